@@ -1,0 +1,41 @@
+# Every target installs what it needs; see README.md.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+SCALE ?= 2000
+ENV := source .local/env.sh &&
+
+.PHONY: install services seed demo stop test lint bench status
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet uv==0.13.8
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.txt
+	touch $@
+
+services: install
+	$(PY) scripts/stack.py up
+
+status:
+	$(PY) scripts/stack.py status
+
+seed: services
+	$(ENV) python scripts/seed.py --scale $(SCALE) $(if $(INJECT),--inject $(INJECT))
+
+demo: services
+	$(ENV) bash scripts/demo.sh
+
+stop:
+	@if [ -x $(PY) ]; then $(PY) scripts/stack.py down; fi
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+test: services lint
+	$(ENV) python -m pytest
+
+bench: services
+	$(ENV) python -m benchmarks

