@@ -1,0 +1,145 @@
+"""Policy files: the shipped ones validate, and a bad file fails with file, key path and reason."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+from governance.policy import Period, PolicyError, load_retention_policy
+from governance.register import load_transfer_register
+from governance.settings import policy_dir
+
+RETENTION = policy_dir() / "retention.yaml"
+TRANSFERS = policy_dir() / "transfers.yaml"
+
+
+def write_variant(tmp_path: Path, source: Path, change) -> Path:
+    """A copy of a shipped policy file with one change applied to its parsed YAML."""
+    data = yaml.safe_load(source.read_text())
+    change(data)
+    path = tmp_path / source.name
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_shipped_retention_policy_restates_section_5():
+    """Every retention period of the policy's section 5 is a rule with that period."""
+    policy = load_retention_policy().model
+    assert str(policy.rule("deleted_accounts").period) == "P30D"
+    assert str(policy.rule("moderation_logs_standard").period) == "P90D"
+    assert str(policy.rule("moderation_logs_critical").period) == "P7Y"
+    assert policy.rule("moderation_logs_critical").archive.object_lock == "compliance"
+    assert policy.rule("payments").period_by.column == "billing_country"
+    assert policy.rule("prohibited_content").action == "delete_media"
+    assert {rule.workflow for rule in policy.rules} == {"retention_purge", "moderation_log_archival"}
+
+
+def test_shipped_register_covers_every_recipient_category_of_section_8():
+    """The register lists AI model providers, payment processors, cloud providers and authorities."""
+    register = load_transfer_register().model
+    categories = {recipient.category for recipient in register.recipients}
+    assert categories == {"ai_model_provider", "payment_processor", "cloud_provider", "law_enforcement"}
+
+
+def test_policy_version_is_the_file_sha256(tmp_path):
+    """The ledger records a policy version that changes whenever the file's bytes change."""
+    first = load_retention_policy()
+    copy = tmp_path / "retention.yaml"
+    copy.write_text(RETENTION.read_text() + "\n# edited\n")
+    assert load_retention_policy(copy).sha256 != first.sha256
+    assert len(first.sha256) == 64
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d["rules"][0].update(period="P-3D"), "rules[0].period: 'P-3D' is not a non-negative ISO 8601"),
+        (lambda d: d["rules"][0].update(period="30 days"), "rules[0].period: '30 days' is not"),
+        (lambda d: d["rules"][1].update(colour="red"), "rules[1].colour: Extra inputs are not permitted"),
+        (lambda d: d["rules"][2].update(table="Uploads; DROP TABLE x"), "rules[2].table: String should match"),
+        (lambda d: d["rules"][0].update(category="secrets"), "rules[0].category: Input should be"),
+        (lambda d: d["rules"][3].update(flagged_by=None), "rules[3]: action 'delete_media' needs flagged_by"),
+        (lambda d: d["rules"][4].update(period="P1Y"), "exactly one of period and period_by"),
+        (lambda d: d["rules"][4]["period_by"]["periods"].update(de="P1Y"), "rules[4].period_by.periods.de"),
+        (lambda d: d["rules"][1].update(name="deleted_accounts"), "rule name 'deleted_accounts' is used twice"),
+        (lambda d: d.pop("subject"), "subject: Field required"),
+        (lambda d: d["defaults"].update(batch_size=0), "defaults.batch_size: Input should be greater than"),
+    ],
+)
+def test_bad_retention_file_names_file_key_and_reason(tmp_path, change, expected):
+    """A bad retention file raises PolicyError whose message names the file, the key path and why."""
+    path = write_variant(tmp_path, RETENTION, change)
+    with pytest.raises(PolicyError) as caught:
+        load_retention_policy(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ")
+    assert expected in message
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d["recipients"][0].update(gdpr_mechanism="handshake"), "recipients[0].gdpr_mechanism"),
+        (lambda d: d["recipients"][0].update(countries=["usa"]), "recipients[0].countries[0]"),
+        (lambda d: d["recipients"][1].update(code="openai"), "recipient code used twice: openai"),
+        (lambda d: d["recipients"][0].update(category="friends"), "recipients[0].category"),
+        (lambda d: d["recipients"][0]["shows_up_in"][0].update(column="Model-Provider"), "shows_up_in[0].column"),
+        (lambda d: d["recipients"][6].update(countries=["DE"]), "'domestic' needs countries [RU]"),
+    ],
+)
+def test_bad_register_names_file_key_and_reason(tmp_path, change, expected):
+    """A bad recipient register raises PolicyError naming the key path and the reason."""
+    path = write_variant(tmp_path, TRANSFERS, change)
+    with pytest.raises(PolicyError, match=f"^{path}: ") as caught:
+        load_transfer_register(path)
+    assert expected in str(caught.value)
+
+
+def test_invalid_yaml_names_the_line(tmp_path):
+    """A YAML syntax error is reported with its line, not as a bare traceback."""
+    path = tmp_path / "retention.yaml"
+    path.write_text("version: 1\nrules: [\n  {name: x\n")
+    with pytest.raises(PolicyError, match=r"line \d+, column \d+: invalid YAML"):
+        load_retention_policy(path)
+
+
+def test_duplicate_key_is_refused(tmp_path):
+    """A key given twice is an error, not a silent override of the first value."""
+    path = tmp_path / "retention.yaml"
+    path.write_text(RETENTION.read_text().replace("version: 1\n", "version: 1\nversion: 1\n", 1))
+    with pytest.raises(PolicyError, match="duplicate key 'version'"):
+        load_retention_policy(path)
+
+
+def test_missing_file_and_non_mapping_are_clear_errors(tmp_path):
+    """A missing file or a file that is not a mapping gives a PolicyError, not a crash."""
+    with pytest.raises(PolicyError, match="cannot read"):
+        load_retention_policy(tmp_path / "absent.yaml")
+    listing = tmp_path / "list.yaml"
+    listing.write_text("- a\n- b\n")
+    with pytest.raises(PolicyError, match="expected a mapping"):
+        load_retention_policy(listing)
+
+
+@pytest.mark.parametrize(
+    ("text", "moment", "expected"),
+    [
+        ("P30D", datetime(2026, 3, 31, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC)),
+        ("P1M", datetime(2026, 3, 31, tzinfo=UTC), datetime(2026, 2, 28, tzinfo=UTC)),
+        ("P13M", datetime(2026, 11, 25, 2, tzinfo=UTC), datetime(2025, 10, 25, 2, tzinfo=UTC)),
+        ("P7Y", datetime(2028, 2, 29, tzinfo=UTC), datetime(2021, 2, 28, tzinfo=UTC)),
+        ("P0D", datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)),
+        ("P1Y6M", datetime(2026, 7, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)),
+    ],
+)
+def test_period_counts_back_in_calendar_units(text, moment, expected):
+    """Periods are calendar periods: 13 months is not 395 days, and leap days clamp."""
+    assert Period.parse(text).before(moment) == expected
+
+
+@pytest.mark.parametrize("text", ["P", "", "30D", "P-1D", "PT5H", "P1.5Y", "p30d"])
+def test_unparseable_periods_are_refused(text):
+    """Only non-negative Y/M/D periods are accepted."""
+    with pytest.raises(ValueError, match="ISO 8601"):
+        Period.parse(text)
