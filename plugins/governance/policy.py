@@ -105,12 +105,15 @@ class CascadeStep(Strict):
     subject_column: Identifier
     action: Literal["delete", "pseudonymise"]
     media_column: Identifier | None = None
+    pseudonym_column: Identifier | None = None
     where: ColumnEquals | None = None
 
     @model_validator(mode="after")
-    def _media_only_with_delete(self) -> Self:
+    def _fields_fit_action(self) -> Self:
         if self.media_column and self.action != "delete":
             raise ValueError("media_column is only allowed with action 'delete'")
+        if (self.pseudonym_column is None) == (self.action == "pseudonymise"):
+            raise ValueError("pseudonym_column is required with action 'pseudonymise', and only then")
         return self
 
 
@@ -146,7 +149,7 @@ RuleAction = Literal["delete", "erase_subject", "delete_media", "archive_then_de
 Category = Literal[
     "account_data", "generations", "uploads", "prohibited_content", "payment_data",
     "device_data", "usage_statistics", "moderation_logs", "cookies",
-]  # fmt: skip
+]
 
 # What each action needs besides table and key.
 _REQUIRED_BY_ACTION: dict[str, tuple[str, ...]] = {
@@ -198,7 +201,8 @@ class RetentionRule(Strict):
         add(self.table, self.where.column if self.where else None)
         add(self.table, self.period_by.column if self.period_by else None)
         for step in self.cascade:
-            add(step.table, step.subject_column, step.media_column, step.where.column if step.where else None)
+            add(step.table, step.subject_column, step.media_column, step.pseudonym_column)
+            add(step.table, step.where.column if step.where else None)
         if self.flagged_by:
             add(self.flagged_by.table, self.flagged_by.column, self.flagged_by.where.column)
         if self.subject_column:

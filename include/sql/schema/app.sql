@@ -49,8 +49,7 @@ CREATE TABLE IF NOT EXISTS app.generations (
     media_key      text,
     status         text NOT NULL DEFAULT 'completed',
     created_at     timestamptz NOT NULL DEFAULT now(),
-    deleted_at     timestamptz,
-    media_deleted_at timestamptz
+    deleted_at     timestamptz
 );
 CREATE INDEX IF NOT EXISTS generations_user_id_idx ON app.generations (user_id);
 CREATE INDEX IF NOT EXISTS generations_deleted_at_idx ON app.generations (deleted_at) WHERE deleted_at IS NOT NULL;
@@ -105,3 +104,11 @@ CREATE TABLE IF NOT EXISTS app.disclosures (
     disclosed_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS disclosures_user_id_idx ON app.disclosures (user_id);
+
+-- Columns this product adds to the reference tables (nullable, so existing writers are
+-- unaffected). ADD COLUMN IF NOT EXISTS also upgrades a database made by an older version.
+-- When media is deleted but the row must stay (prohibited content), when it happened:
+ALTER TABLE app.generations ADD COLUMN IF NOT EXISTS media_deleted_at timestamptz;
+-- When an account is erased, rows the law makes outlive it lose user_id and keep a keyed hash:
+ALTER TABLE app.payments ADD COLUMN IF NOT EXISTS user_pseudonym char(64);
+ALTER TABLE app.moderation_events ADD COLUMN IF NOT EXISTS user_pseudonym char(64);

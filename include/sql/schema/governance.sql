@@ -103,3 +103,22 @@ CREATE TABLE IF NOT EXISTS governance.dq_results (
     created_at     timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS dq_results_run_idx ON governance.dq_results (run_id);
+
+-- Progress of each purge rule in each run, updated in the same transaction as every batch,
+-- so the counts survive a crash: a rerun continues them, and the ledger records them.
+CREATE TABLE IF NOT EXISTS governance.purge_runs (
+    run_id             text NOT NULL,
+    rule               text NOT NULL,
+    cutoff             timestamptz NOT NULL,
+    policy_sha256      char(64) NOT NULL,
+    started_at         timestamptz NOT NULL DEFAULT now(),
+    finished_at        timestamptz,
+    rows_deleted       bigint NOT NULL DEFAULT 0,
+    rows_pseudonymised bigint NOT NULL DEFAULT 0,
+    rows_media_marked  bigint NOT NULL DEFAULT 0,
+    objects_deleted    bigint NOT NULL DEFAULT 0,
+    batches            bigint NOT NULL DEFAULT 0,
+    error              text,
+    PRIMARY KEY (run_id, rule)
+);
+CREATE INDEX IF NOT EXISTS purge_runs_unfinished_idx ON governance.purge_runs (rule) WHERE finished_at IS NULL;

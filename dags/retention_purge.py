@@ -1,0 +1,122 @@
+"""
+### Retention purge — section 5 of the privacy policy, every night
+
+> **Account data**: until account deletion + 30 days · **Generations**: until deleted by
+> the user or upon account deletion · **Payment information**: as required by applicable
+> law · **Prohibited content**: images/videos that violate our policies are immediately deleted.
+
+One mapped task per rule of `include/policy/retention.yaml` (its `retention_purge` rules).
+Each rule counts what is due, refuses to run past its safety cap, writes a ledger entry,
+then deletes in short batches: media objects first, then rows. Rows of people under an
+active legal hold (`governance.legal_holds`) are kept and counted as *held*. Critical
+moderation events and payments of erased accounts are pseudonymised, not deleted.
+
+**Cutoff**: the run's `data_interval_end` (or `run_after` for manual runs), never `now()`,
+so a rerun of the same run does the same thing and nothing more.
+
+**Run by hand**: *Trigger DAG* opens a form. `dry_run` is on by default there: the run
+then only writes a preview report of what each rule would remove. Scheduled runs always
+purge. From a shell: `airflow dags test retention_purge -c '{"dry_run": false}'`.
+
+**Evidence**: ledger rows in `governance.audit_ledger`; a JSON and HTML report in the
+reports bucket under `retention_purge/<date>/<run>/`, indexed in `governance.report_index`.
+
+**When it fails**: the `verdict` task names each failed rule and why. A rule that names
+a missing table or column, or that hits its cap, fails before deleting anything; the other
+rules still run. A killed run is safe to rerun: the next run finishes the work and
+records the interrupted run's counts in the ledger.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.task.trigger_rule import TriggerRule
+
+from governance.policy import load_retention_policy
+
+POLICY = load_retention_policy()  # parse-time validation: a bad file is an import error naming it
+RULES = [rule.name for rule in POLICY.model.rules_for("retention_purge")]
+PURGE_COMPLETED = Asset(name="retention_purge_completed", uri="governance://retention_purge/completed")
+
+
+@dag(
+    dag_id="retention_purge",
+    schedule="0 2 * * *",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    tags=["governance", "retention", "privacy-policy:5"],
+    default_args={"owner": "data-governance", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    params={
+        "dry_run": Param(
+            True,
+            type="boolean",
+            description="Preview only: count what is due, delete nothing. Scheduled runs always purge.",
+        ),
+        "rules": Param(
+            [],
+            type="array",
+            items={"type": "string", "enum": RULES},
+            description="Run only these rules; empty runs all of them.",
+        ),
+        "batch_size": Param(
+            POLICY.model.defaults.batch_size,
+            type="integer",
+            minimum=1,
+            maximum=100_000,
+            description="Rows per delete transaction.",
+        ),
+        "max_rows_per_rule": Param(
+            POLICY.model.defaults.max_rows_per_rule,
+            type="integer",
+            minimum=1,
+            description="Safety cap: a rule with more rows due than this fails, deleting nothing.",
+        ),
+    },
+)
+def retention_purge():
+    @task
+    def plan(**context) -> list[dict]:
+        from governance.purge_tasks import plan_purge
+
+        return plan_purge(context)
+
+    @task(map_index_template="{{ rule_name }}")
+    def purge(item: dict) -> dict:
+        from airflow.exceptions import AirflowFailException
+
+        from governance.purge import PurgeError
+        from governance.purge_tasks import run_rule
+
+        get_current_context()["rule_name"] = item["rule"]
+        try:
+            return run_rule(item)
+        except PurgeError as exc:  # a retry cannot fix a broken rule or a reached cap
+            raise AirflowFailException(str(exc)) from exc
+
+    @task(trigger_rule=TriggerRule.ALL_DONE, outlets=[PURGE_COMPLETED])
+    def report(planned: list[dict], **context) -> dict:
+        from governance.purge_tasks import write_report
+
+        return write_report(planned, context)
+
+    @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)
+    def verdict(summary: dict) -> None:
+        from airflow.exceptions import AirflowFailException
+
+        failed = [f"{rule['rule']}: {rule['error']}" for rule in summary["rules"] if rule["status"] == "failed"]
+        if failed:
+            raise AirflowFailException("retention rules failed: " + " | ".join(failed))
+
+    planned = plan()
+    purged = purge.expand(item=planned)
+    summary = report(planned)
+    purged >> summary
+    verdict(summary)
+
+
+retention_purge()

@@ -1,0 +1,102 @@
+"""Reports: written to the reports bucket, read back and checked, and indexed in
+governance.report_index with their SHA-256, so an auditor can find and verify each one."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from governance import settings
+from governance.db import sql_text
+
+if TYPE_CHECKING:
+    import psycopg
+
+CONTENT_TYPES = {
+    ".json": "application/json",
+    ".html": "text/html; charset=utf-8",
+    ".csv": "text/csv; charset=utf-8",
+}
+
+
+class ReportWriteError(RuntimeError):
+    """A report object did not read back with the checksum it was written with."""
+
+
+@dataclass(frozen=True)
+class PublishedReport:
+    bucket: str
+    object_key: str
+    sha256: str
+    size_bytes: int
+    report_id: int
+
+
+def safe_path_part(text: str) -> str:
+    """A run id or name made safe for an object key (run ids hold ':' and '+')."""
+    return re.sub(r"[^A-Za-z0-9._=-]+", "_", text).strip("_") or "_"
+
+
+def report_prefix(workflow: str, run_day: date, run_id: str) -> str:
+    return f"{workflow}/{run_day.isoformat()}/{safe_path_part(run_id)}"
+
+
+def to_json_bytes(document: Any) -> bytes:
+    """Stable, readable JSON: sorted keys, ISO timestamps."""
+
+    def default(value: Any) -> Any:
+        if isinstance(value, datetime | date):
+            return value.isoformat()
+        raise TypeError(f"cannot put {type(value).__name__} in a report")
+
+    return (json.dumps(document, indent=2, sort_keys=True, default=default, ensure_ascii=False) + "\n").encode()
+
+
+def render_html(template_name: str, **context: Any) -> bytes:
+    """Render include/templates/TEMPLATE_NAME with autoescaping on."""
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(settings.include_dir() / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    return environment.get_template(template_name).render(**context).encode()
+
+
+def publish(conn: psycopg.Connection, s3: Any, *, workflow: str, run_id: str, report_type: str, object_key: str,
+            body: bytes, summary: dict[str, Any], period_start: datetime | None = None,
+            period_end: datetime | None = None, bucket: str | None = None) -> PublishedReport:
+    """Put one report object, check it reads back intact, and index it (committed)."""
+    from psycopg.types.json import Jsonb
+
+    bucket = bucket or settings.reports_bucket()
+    digest = hashlib.sha256(body).hexdigest()
+    suffix = object_key[object_key.rfind(".") :]
+    s3.put_object(
+        Bucket=bucket,
+        Key=object_key,
+        Body=body,
+        ContentType=CONTENT_TYPES.get(suffix, "application/octet-stream"),
+        ChecksumAlgorithm="SHA256",
+        Metadata={"sha256": digest, "workflow": workflow},
+    )
+    stored = s3.get_object(Bucket=bucket, Key=object_key)["Body"].read()
+    if hashlib.sha256(stored).hexdigest() != digest:
+        raise ReportWriteError(f"s3://{bucket}/{object_key} did not read back with SHA-256 {digest}")
+    with conn.transaction():
+        report_id = conn.execute(
+            sql_text("reports/index.sql"),
+            {
+                "workflow": workflow, "run_id": run_id, "report_type": report_type, "period_start": period_start,
+                "period_end": period_end, "bucket": bucket, "object_key": object_key,
+                "content_type": CONTENT_TYPES.get(suffix, "application/octet-stream"), "sha256": digest,
+                "size_bytes": len(body), "summary": Jsonb(summary),
+            },
+        ).fetchone()[0]
+    return PublishedReport(bucket, object_key, digest, len(body), report_id)
+
