@@ -188,7 +188,7 @@ def start_postgres(settings: StackSettings) -> None:
             [str(pg_bin() / "initdb"), "-D", str(PGDATA), "-U", "postgres", "--auth=trust",
              "--encoding=UTF8", "--locale=C"],
             check=True, stdout=subprocess.DEVNULL, **run_as,
-        )  # fmt: skip
+        )
     options = " ".join(
         [
             "-h 127.0.0.1",
@@ -206,7 +206,7 @@ def start_postgres(settings: StackSettings) -> None:
         [str(pg_bin() / "pg_ctl"), "-D", str(PGDATA), "-l", str(LOG_DIR / "postgres.log"), "-o", options,
          "-w", "-t", "60", "start"],
         check=True, stdout=subprocess.DEVNULL, **run_as,
-    )  # fmt: skip
+    )
     if not pg_ready(settings):
         raise SystemExit(f"PostgreSQL did not become ready; see {LOG_DIR / 'postgres.log'}")
 
@@ -219,7 +219,7 @@ def stop_postgres() -> None:
     result = subprocess.run(
         [str(pg_bin() / "pg_ctl"), "-D", str(PGDATA), "-m", "fast", "-w", "stop"],
         check=False, stdout=subprocess.DEVNULL, **pg_run_as(),
-    )  # fmt: skip
+    )
     if result.returncode != 0 and pid_alive(pid):
         os.kill(pid, signal.SIGKILL)
 

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.integration
 REFERENCE_TABLES = {
     "users", "sessions", "usage_events", "cookie_consents", "generations",
     "uploads", "moderation_events", "payments", "disclosures",
-}  # fmt: skip
+}
 
 
 def test_reference_database_has_the_nine_tables(conn):
@@ -43,6 +43,6 @@ def test_up_is_idempotent_and_env_file_lists_the_interface(stack_env):
         "PATH", "AIRFLOW_HOME", "AIRFLOW_CONN_APP_DB", "AIRFLOW_CONN_AWS_DEFAULT", "APP_DB_URL",
         "S3_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
         "MEDIA_BUCKET", "ARCHIVE_BUCKET", "REPORTS_BUCKET",
-    ):  # fmt: skip
+    ):
         assert f"export {name}=" in text, name
     assert stack.status() == 0
