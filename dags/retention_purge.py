@@ -87,7 +87,7 @@ def retention_purge():
 
     @task(map_index_template="{{ rule_name }}")
     def purge(item: dict) -> dict:
-        from airflow.exceptions import AirflowFailException
+        from airflow.sdk.exceptions import AirflowFailException
 
         from governance.purge import PurgeError
         from governance.purge_tasks import run_rule
@@ -106,7 +106,7 @@ def retention_purge():
 
     @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)
     def verdict(summary: dict) -> None:
-        from airflow.exceptions import AirflowFailException
+        from airflow.sdk.exceptions import AirflowFailException
 
         failed = [f"{rule['rule']}: {rule['error']}" for rule in summary["rules"] if rule["status"] == "failed"]
         if failed:

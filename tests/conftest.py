@@ -112,3 +112,12 @@ def buckets(s3, monkeypatch) -> Buckets:
     monkeypatch.setenv("ARCHIVE_BUCKET", made.archive)
     return made
 
+
+
+
+@pytest.fixture
+def data(conn, s3, buckets):
+    """Insert reference rows (and their media objects) with exactly the timestamps a test needs."""
+    from tests.factories import Data
+
+    return Data(conn, s3, buckets.media)
