@@ -10,10 +10,11 @@ from datetime import datetime
 from typing import Any
 
 from governance import ledger, settings
+from governance.ledger_audit import ledger_head, recorded_anchors
 from governance.policy import RetentionPolicy, load_retention_policy
 from governance.purge import WORKFLOW, PurgeSettings, purge_rule, run_outcomes
 from governance.purge_report import build_purge_report
-from governance.reports import publish, render_html, report_prefix, to_json_bytes
+from governance.reports import publish_document, report_prefix
 from governance.runs import run_cutoff, run_type
 
 
@@ -80,14 +81,15 @@ def run_rule(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def ledger_state(conn) -> dict[str, Any]:
-    """The ledger's verified head, which the report records as an anchor for later checks."""
-    result = ledger.verify(conn)
+    """The ledger's state, verified against earlier anchors; its head becomes an anchor in turn."""
+    result = ledger.verify(conn, anchors=recorded_anchors(conn))
     return {
         "chain_ok": result.ok,
         "entries": result.entries_checked,
         "head_seq": result.head_seq,
         "head_hash": result.head_hash,
         "reason": result.reason,
+        "head": ledger_head(result),
     }
 
 
@@ -120,14 +122,10 @@ def write_report(planned: list[dict[str, Any]], context: Mapping[str, Any]) -> d
 
 
 def publish_purge_report(conn, s3, document: dict[str, Any], run_id: str, cutoff: datetime) -> list[str]:
-    prefix = report_prefix(WORKFLOW, cutoff.date(), run_id)
-    report_type = document["report"]
-    summary = {"status": document["status"], "totals": document["totals"], "dry_run": document["dry_run"]}
-    bodies = {
-        f"{prefix}/{report_type}.json": to_json_bytes(document),
-        f"{prefix}/{report_type}.html": render_html("purge_report.html.j2", report=document),
-    }
-    for key, body in bodies.items():
-        publish(conn, s3, workflow=WORKFLOW, run_id=run_id, report_type=report_type, object_key=key, body=body,
-                summary=summary, period_end=cutoff)
-    return list(bodies)
+    summary = {"status": document["status"], "totals": document["totals"], "dry_run": document["dry_run"],
+               "ledger_head": document["ledger"]["head"]}
+    return publish_document(
+        conn, s3, workflow=WORKFLOW, run_id=run_id, report_type=document["report"],
+        prefix=report_prefix(WORKFLOW, cutoff.date(), run_id), document=document,
+        template="purge_report.html.j2", summary=summary, period_end=cutoff,
+    )

@@ -100,3 +100,17 @@ def publish(conn: psycopg.Connection, s3: Any, *, workflow: str, run_id: str, re
         ).fetchone()[0]
     return PublishedReport(bucket, object_key, digest, len(body), report_id)
 
+
+
+def publish_document(conn: psycopg.Connection, s3: Any, *, workflow: str, run_id: str, report_type: str,
+                     prefix: str, document: dict[str, Any], template: str, summary: dict[str, Any],
+                     period_start: datetime | None = None, period_end: datetime | None = None) -> list[str]:
+    """Publish a report document as PREFIX/REPORT_TYPE.json and, rendered, as .html; returns the keys."""
+    bodies = {
+        f"{prefix}/{report_type}.json": to_json_bytes(document),
+        f"{prefix}/{report_type}.html": render_html(template, report=document),
+    }
+    for key, body in bodies.items():
+        publish(conn, s3, workflow=workflow, run_id=run_id, report_type=report_type, object_key=key, body=body,
+                summary=summary, period_start=period_start, period_end=period_end)
+    return list(bodies)

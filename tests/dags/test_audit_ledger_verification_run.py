@@ -1,0 +1,52 @@
+"""audit_ledger_verification, run as a user runs it, against a real ledger."""
+
+import json
+
+import psycopg
+import pytest
+
+from governance import ledger
+from tests.dags.conftest import airflow_dags_test
+from tests.factories import CUTOFF
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def append_entries(db_url: str, count: int) -> None:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        for index in range(count):
+            ledger.append(conn, ledger.LedgerEntry(workflow="retention_purge", action="purge_completed",
+                                                   run_id=f"run-{index}", counts={"rows_deleted": index}))
+
+
+def tamper(db_url: str, statement: str) -> None:
+    """Change the ledger the way only a superuser bypassing the triggers could."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute(statement)
+
+
+def test_intact_ledger_passes_and_its_head_becomes_an_anchor(airflow_env, db_url, conn):
+    """An intact chain verifies, the report is indexed, and its head is recorded for the next check."""
+    append_entries(db_url, 5)
+    result = airflow_dags_test(airflow_env, "audit_ledger_verification", CUTOFF.isoformat())
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    summary = conn.execute("SELECT summary FROM governance.report_index WHERE object_key LIKE '%.json'").fetchone()[0]
+    assert summary["status"] == "ok"
+    assert summary["ledger_head"]["seq"] == 5
+
+
+def test_deleting_the_newest_entries_after_a_report_is_caught_by_its_anchor(airflow_env, db_url, conn, s3, buckets):
+    """Once a report recorded head #5, removing entries 4 and 5 fails the next check, naming the entry."""
+    append_entries(db_url, 5)
+    assert airflow_dags_test(airflow_env, "audit_ledger_verification", CUTOFF.isoformat()).returncode == 0
+    tamper(db_url, "DELETE FROM governance.audit_ledger WHERE seq >= 4")
+    result = airflow_dags_test(airflow_env, "audit_ledger_verification", CUTOFF.isoformat())
+    assert result.returncode != 0
+    assert "audit ledger broken at seq 4" in result.stdout + result.stderr
+    conn.rollback()
+    key = conn.execute("SELECT object_key FROM governance.report_index WHERE summary->>'status' = 'failed'"
+                       " AND object_key LIKE '%.json'").fetchone()[0]
+    document = json.loads(s3.get_object(Bucket=buckets.reports, Key=key)["Body"].read())
+    assert document["first_broken_seq"] == 4
+    assert document["reason"].startswith("row missing")
