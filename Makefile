@@ -3,7 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
-SCALE ?= 2000
+SCALE ?= 1000
+MEDIA ?= 1
 ENV := source .local/env.sh &&
 
 .PHONY: install services seed demo stop test lint bench status
@@ -23,7 +24,7 @@ status:
 	$(PY) scripts/stack.py status
 
 seed: services
-	$(ENV) python scripts/seed.py --scale $(SCALE) $(if $(INJECT),--inject $(INJECT))
+	$(ENV) python scripts/seed.py --scale $(SCALE) $(if $(INJECT),--inject $(INJECT)) $(if $(filter 0,$(MEDIA)),--no-media)
 
 demo: services
 	$(ENV) bash scripts/demo.sh

@@ -13,7 +13,7 @@ airflow db migrate > .local/logs/airflow-db-migrate.log 2>&1 || { tail -40 .loca
 step "Demo data"
 users=$(psql "$APP_DB_URL" -Atc "SELECT count(*) FROM app.users")
 if [ "$users" = "0" ]; then
-  python scripts/seed.py --scale "${SCALE:-2000}" --inject "${INJECT:-overdue,prohibited_media}"
+  python scripts/seed.py --scale "${SCALE:-1000}" --inject "${INJECT:-overdue,prohibited_media}"
 else
   echo "app.users already holds $users rows; keeping them (make seed SCALE=N reseeds)"
 fi
