@@ -4,9 +4,12 @@ Order of work, so that nothing is lost and nothing is orphaned:
 1. the rule is checked against the live database, counted, and held to its safety cap,
    all before anything is deleted;
 2. the ledger records that the rule starts (rule, cutoff, counts due and held);
-3. batches walk the key in order; a batch's media objects are deleted first (a crash then
-   leaves a row to retry, never an object nobody will delete), then its rows in one short
-   transaction that also adds the batch's counts to governance.purge_runs;
+3. batches walk the table; a batch's media objects are deleted first (a crash then leaves a
+   row to retry, never an object nobody will delete), then its rows in one short transaction
+   that also adds the batch's counts to governance.purge_runs. Rules with media, erasures and
+   media marking walk the key in order (select a batch, then act on its keys); plain deletes
+   without media walk the heap in ranges of blocks, one DELETE per range, which reads each
+   row once, in physical order, like one big DELETE would, but commits range by range;
 4. the ledger records the totals. A run killed midway is accounted for by the next one.
 """
 
@@ -14,9 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +37,8 @@ from governance.storage import DELETE_OBJECTS_MAX_KEYS, chunks
 
 WORKFLOW = "retention_purge"
 MAX_SUBJECTS_PER_BATCH = 500  # an erased account brings its dependent rows into the batch
+MAX_ROWS_PER_BLOCK = 291  # MaxHeapTuplesPerPage for 8 kB blocks: the most rows one heap block holds
+BLOCK_SCAN_FACTOR = 8  # a block range spans at most the blocks that hold 8 x batch_size rows
 
 
 class PurgeError(Exception):
@@ -186,6 +193,30 @@ class RuleStatements:
         return statement, params
 
 
+class BlockRanges:
+    """The block walk's ranges [first, end) of heap blocks, each sized to hold about `target` due rows.
+
+    The first range assumes the due rows are spread evenly over the table; each next one is
+    rescaled by what the last one deleted, growing at most twofold, and no range spans more
+    blocks than hold BLOCK_SCAN_FACTOR x target rows, so that a dense stretch after a sparse
+    one cannot make a long transaction. The walk ends at the table's size when it starts.
+    """
+
+    def __init__(self, blocks: int, rows_per_block: float | None, target: int, due: int):
+        self.end, self.target, self.next = blocks, target, 0
+        self.max_span = max(1, BLOCK_SCAN_FACTOR * target // math.ceil(rows_per_block or MAX_ROWS_PER_BLOCK))
+        self.span = max(1, min(self.max_span, math.ceil(target * blocks / max(due, 1))))
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        while self.next < self.end:
+            first, self.next = self.next, min(self.next + self.span, self.end)
+            yield first, self.next
+
+    def record(self, deleted: int) -> None:
+        """Size the next range by the density of due rows that the last one showed."""
+        self.span = max(1, min(self.span * self.target // max(deleted, 1), 2 * self.span, self.max_span))
+
+
 # -- running a rule --------------------------------------------------------------------
 
 
@@ -321,6 +352,44 @@ class RulePurge:
     # batches
 
     def _batches(self) -> None:
+        if self.rule.action == "delete" and not self.rule.media_column:
+            self._walk_blocks()
+        else:
+            self._walk_keys()
+
+    def _timed(self, started: float) -> None:
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        self.outcome.longest_batch_ms = max(self.outcome.longest_batch_ms, round(elapsed_ms, 2))
+
+    def _walk_blocks(self) -> None:
+        """Rows without media: one DELETE per range of heap blocks (delete_block_range.sql)."""
+        blocks, rows_per_block = self.conn.execute(
+            sql_text("purge/table_blocks.sql"), {"schema": self.sql.schema, "table": self.rule.table}
+        ).fetchone()
+        ranges = BlockRanges(blocks, rows_per_block, self.run.batch_size, self.outcome.eligible + self.outcome.held)
+        delete = self.sql.statement("delete_block_range")
+        with self._synchronous_commit("off"):
+            for first, end in ranges:
+                params = {**self.sql.params, "from_tid": f"({first},0)", "to_tid": f"({end},0)"}
+                started = time.perf_counter()
+                with self.conn.transaction():
+                    deleted = self.conn.execute(delete, params).rowcount
+                    if deleted:  # a range with nothing due is no batch: a rerun adds none
+                        self._commit_progress(rows_deleted=deleted)
+                self._timed(started)
+                ranges.record(deleted)
+
+    @contextmanager
+    def _synchronous_commit(self, value: str) -> Iterator[None]:
+        statement = sql_text("purge/synchronous_commit.sql")
+        previous = self.conn.execute(statement, {"value": value}).fetchone()[0]
+        try:
+            yield
+        finally:
+            if not self.conn.broken:
+                self.conn.execute(statement, {"value": previous})
+
+    def _walk_keys(self) -> None:
         after = -(2**63)
         limit = min(self.run.batch_size, MAX_SUBJECTS_PER_BATCH) if self.rule.cascade else self.run.batch_size
         select = self.sql.statement("select_batch", media=self.sql.media_expression())
@@ -335,8 +404,7 @@ class RulePurge:
             {"erase_subject": self._erase_subjects, "delete_media": self._mark_media_deleted}.get(
                 self.rule.action, self._delete_rows
             )(keys, objects)
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            self.outcome.longest_batch_ms = max(self.outcome.longest_batch_ms, round(elapsed_ms, 2))
+            self._timed(started)
 
     def _delete_rows(self, keys: list[int], objects: int) -> None:
         with self.conn.transaction():

@@ -1,0 +1,29 @@
+"""make bench: every scale benchmark, one after the other (the machine is shared: each
+benchmark prints ratios against a baseline measured in the same run).
+
+    python -m benchmarks            full size (1M generations seeded; a 5M-row purge)
+    python -m benchmarks --quick    a tenth of the size, for a smoke check
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from benchmarks import bench_purge, bench_seed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a tenth of the full size")
+    args = parser.parse_args(argv)
+    seed_scale, purge_rows = (10_000, 500_000) if args.quick else (100_000, 5_000_000)
+    print("== seed: bulk load of the reference database ==", flush=True)
+    seed_status = bench_seed.main(["--scale", str(seed_scale)])
+    print("\n== retention purge: batched vs one DELETE ==", flush=True)
+    purge_status = bench_purge.main(["--rows", str(purge_rows)])
+    return seed_status or purge_status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
