@@ -336,7 +336,7 @@ def _verdict(single: dict[str, Any], batched: dict[str, Any], same_rows: bool, w
     return {"throughput_ratio": round(ratio, 3), "checks": checks, "passed": all(checks.values())}
 
 
-def run(rows: int = 5_000_000, expired_fraction: float = 0.4, batch_size: int = 5000,
+def run(rows: int = 5_000_000, expired_fraction: float = 0.4, batch_size: int | None = None,
         batched_first: bool = False, writer: bool = True) -> dict:
     """Load, clone, run both methods with a concurrent writer, compare; drops its databases at the end.
 
@@ -350,6 +350,7 @@ def run(rows: int = 5_000_000, expired_fraction: float = 0.4, batch_size: int = 
     # Set-up, not purge work: made before the clock starts. The sessions rule has no media,
     # so the S3 client is never called.
     policy, s3 = load_retention_policy(), client_from_env()
+    batch_size = batch_size or policy.model.defaults.batch_size
     methods = {
         "single": (DB_A, lambda: single_delete(DB_A, rule_cutoff)),
         "batched": (DB_B, lambda: batched_purge(DB_B, batch_size, policy, s3)),
@@ -418,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--expired-fraction", type=float, default=0.4)
-    parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the policy's defaults.batch_size")
     parser.add_argument("--batched-first", action="store_true", help="run the batched purge before the single DELETE")
     parser.add_argument("--no-writer", action="store_true", help="run each method without the concurrent writer")
     parser.add_argument("--json", action="store_true", help="print the result as JSON after the table")
