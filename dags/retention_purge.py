@@ -55,12 +55,15 @@ PURGE_COMPLETED = Asset(name="retention_purge_completed", uri="governance://rete
         "dry_run": Param(
             True,
             type="boolean",
+            title="Dry run",
             description="Preview only: count what is due, delete nothing. Scheduled runs always purge.",
         ),
         "rules": Param(
             [],
             type="array",
             items={"type": "string", "enum": RULES},
+            examples=RULES,  # renders a multi-select of the policy's rules
+            title="Rules",
             description="Run only these rules; empty runs all of them.",
         ),
         "batch_size": Param(
@@ -68,12 +71,14 @@ PURGE_COMPLETED = Asset(name="retention_purge_completed", uri="governance://rete
             type="integer",
             minimum=1,
             maximum=100_000,
+            title="Batch size",
             description="Rows per delete transaction.",
         ),
         "max_rows_per_rule": Param(
             POLICY.model.defaults.max_rows_per_rule,
             type="integer",
             minimum=1,
+            title="Max rows per rule",
             description="Safety cap: a rule with more rows due than this fails, deleting nothing.",
         ),
     },

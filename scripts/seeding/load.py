@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from scripts.seeding.schema import NULL, TABLE_ORDER, TRUNCATE, Table
+from scripts.seeding.schema import LEGAL_HOLDS, NULL, TABLE_ORDER, TRUNCATE, Table
 
 try:
     from governance import storage
@@ -65,6 +65,7 @@ def load(conn: Any, tables: dict[str, Table]) -> dict[str, float]:
             started = time.perf_counter()
             copy_table(cur, tables[name])
             seconds[name] = time.perf_counter() - started
+        cur.execute(LEGAL_HOLDS)
     return seconds
 
 

@@ -29,6 +29,16 @@ KEYS = {"users": "user_id", "sessions": "session_id", "usage_events": "event_id"
         "disclosures": "disclosure_id"}
 INT_COLUMNS = frozenset({"user_id", "session_id", "event_id", "generation_id", "upload_id", "payment_id",
                          "disclosure_id", "amount_minor"})
+# About 1% of people under a legal hold, a third of those holds already released; by id, so
+# deterministic. The purge must keep the held people's rows and count them as held.
+LEGAL_HOLDS = """
+INSERT INTO governance.legal_holds (user_id, reason, placed_by, placed_at, released_at)
+SELECT user_id, 'litigation hold, matter ' || (user_id % 1000), 'legal@example.com',
+       created_at + interval '1 day',
+       CASE WHEN user_id % 3 = 0 THEN created_at + interval '1 day 1 hour' END
+FROM app.users
+WHERE user_id % 97 = 0 AND user_id < 9000000000
+"""
 TRUNCATE = ("TRUNCATE app.users, app.cookie_consents, app.sessions, app.usage_events, app.generations, app.uploads,"
             " app.moderation_events, app.payments, app.disclosures, governance.legal_holds RESTART IDENTITY")
 

@@ -59,3 +59,10 @@ def test_parsing_imports_no_heavy_libraries():
                             env={"PYTHONPATH": str(ROOT / "plugins"), "PATH": str(Path(sys.executable).parent)})
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_each_dag_file_defines_the_dag_named_after_it(dagbag):
+    """dags/NAME.py defines the DAG NAME: the demo and the docs find workflows by file name."""
+    for dag_id, dag in dagbag.dags.items():
+        assert Path(dag.fileloc).stem == dag_id
+    assert {path.stem for path in (ROOT / "dags").glob("*.py")} == set(dagbag.dags)

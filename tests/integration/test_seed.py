@@ -356,3 +356,16 @@ def test_cli_seeds_prints_the_summary_and_writes_the_manifest(db_url, buckets, t
     assert len(manifest["injections"]["raw_ips"]["violations"]["sessions"]) == seeder.INJECT_COUNT
     with psycopg.connect(db_url) as conn:
         assert scalar(conn, "SELECT count(*) FROM app.users") == 20 + 1 + 1 + seeder.INJECT_COUNT
+
+
+def test_about_one_percent_of_people_are_under_legal_hold_some_released(conn):
+    """The demo data has active and released legal holds on seeded users, so the purge shows held rows."""
+    run_seed(conn, scale=500)
+    active = scalar(conn, "SELECT count(*) FROM governance.legal_holds WHERE released_at IS NULL")
+    released = scalar(conn, "SELECT count(*) FROM governance.legal_holds WHERE released_at IS NOT NULL")
+    orphans = scalar(conn, "SELECT count(*) FROM governance.legal_holds h"
+                           " WHERE NOT EXISTS (SELECT 1 FROM app.users u WHERE u.user_id = h.user_id)")
+    assert active > 0
+    assert released > 0
+    assert 0.005 <= (active + released) / 500 <= 0.02
+    assert orphans == 0
