@@ -74,13 +74,13 @@ def run(scale: int = TARGET_SCALE) -> dict:
     import psycopg
 
     from governance.db import apply_schemas
-    from scripts import seed, stack
+    from scripts import seeding, stack
 
     _recreate()
     try:
         with psycopg.connect(stack.SETTINGS.dsn(DATABASE)) as conn:
             apply_schemas(conn)
-            summary = seed.seed(conn, None, scale=scale, as_of=AS_OF, media_bucket=None, put_media=False)
+            summary = seeding.seed(conn, None, scale=scale, as_of=AS_OF, media_bucket=None, put_media=False)
             baseline_seconds = server_side_baseline(conn, summary.counts["generations"])
     finally:
         _recreate(drop_only=True)

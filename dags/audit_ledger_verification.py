@@ -20,21 +20,20 @@ compare the entry with the reports that recorded it.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-import pendulum
 from airflow.sdk import dag, task
+
+from governance.dag_defaults import START_DATE, default_args
 
 
 @dag(
     dag_id="audit_ledger_verification",
     schedule="30 4 * * *",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     doc_md=__doc__,
     tags=["governance", "audit"],
-    default_args={"owner": "data-governance", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    default_args=default_args(),
 )
 def audit_ledger_verification():
     @task

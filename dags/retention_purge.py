@@ -29,12 +29,10 @@ records the interrupted run's counts in the ledger.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-import pendulum
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.task.trigger_rule import TriggerRule
 
+from governance.dag_defaults import START_DATE, default_args
 from governance.policy import load_retention_policy
 
 POLICY = load_retention_policy()  # parse-time validation: a bad file is an import error naming it
@@ -45,12 +43,12 @@ PURGE_COMPLETED = Asset(name="retention_purge_completed", uri="governance://rete
 @dag(
     dag_id="retention_purge",
     schedule="0 2 * * *",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     doc_md=__doc__,
     tags=["governance", "retention", "privacy-policy:5"],
-    default_args={"owner": "data-governance", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    default_args=default_args(),
     params={
         "dry_run": Param(
             True,

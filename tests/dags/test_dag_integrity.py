@@ -25,6 +25,7 @@ def test_every_dag_has_tags_owner_retries_and_docs(dagbag):
         for task in dag.tasks:
             assert task.owner not in ("", None, "airflow"), f"{dag_id}.{task.task_id}"
         assert dag.default_args.get("retries", 0) >= 1, dag_id
+        assert dag.default_args.get("on_failure_callback"), f"{dag_id} raises no alert when a task fails"
 
 
 def test_scheduled_dags_do_not_catch_up(dagbag):

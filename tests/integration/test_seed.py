@@ -17,7 +17,7 @@ from dateutil.relativedelta import relativedelta
 from psycopg import sql
 
 from governance.storage import list_keys
-from scripts import seed as seeder
+from scripts import seeding as seeder
 from scripts import stack
 
 pytestmark = pytest.mark.integration
