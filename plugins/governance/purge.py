@@ -268,7 +268,10 @@ class RulePurge:
         try:
             self._batches()
         except Exception as exc:
-            self._finish(error=f"{type(exc).__name__}: {exc}")
+            # On a dropped connection nothing more can be written; the next run finds this run
+            # unfinished in purge_runs and records its committed counts as purge_interrupted.
+            if not self.conn.broken:
+                self._finish(error=f"{type(exc).__name__}: {exc}")
             raise
         self._finish(error=None)
         return self.outcome

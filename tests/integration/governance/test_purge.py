@@ -399,3 +399,50 @@ def test_purge_killed_midway_then_rerun_loses_nothing_and_orphans_nothing(purge,
     killed_deleted = entries[-1]["counts"]["rows_deleted"]
     assert killed_deleted + outcome.rows_deleted == len(due)
     assert ledger.verify(conn).ok
+
+
+def test_dropped_connection_mid_rule_fails_clearly_and_the_rerun_accounts_for_it(
+    purge, data, conn, db_url, s3, buckets
+):
+    """When the database connection drops mid-rule, the purge raises the connection error (not a
+    secondary one), and the next run finishes the work and records the dropped run's counts."""
+    user = data.user()
+    due = {data.generation(user, deleted_at=CUTOFF - timedelta(days=1)) for _ in range(120)}
+    data.commit()
+    policy = load_retention_policy()
+    settings = PurgeSettings(run_id="dropped-run", run_cutoff=CUTOFF, dry_run=False, batch_size=3,
+                             max_rows_per_rule=10_000, media_bucket=buckets.media)
+    errors: list[BaseException] = []
+
+    def run():
+        try:
+            with psycopg.connect(db_url, autocommit=True, application_name="purge-under-test") as purge_conn:
+                purge_rule(purge_conn, s3, policy, "deleted_generations", settings)
+        except BaseException as exc:  # the thread reports what the caller would see
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            row = admin.execute("SELECT batches FROM governance.purge_runs WHERE run_id = 'dropped-run'").fetchone()
+            if row and row[0] >= 3:
+                break
+            time.sleep(0.01)
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                      " WHERE application_name = 'purge-under-test'")
+    thread.join(60)
+    assert len(errors) == 1
+    assert isinstance(errors[0], psycopg.OperationalError)
+    assert "terminating connection due to administrator command" in str(errors[0])
+
+    outcome = purge("deleted_generations", run_id="after-drop")
+
+    conn.rollback()
+    assert conn.execute("SELECT count(*) FROM app.generations WHERE generation_id = ANY(%s)",
+                        (list(due),)).fetchone() == (0,)
+    assert not list(list_keys(s3, buckets.media))
+    entries = ledger.entries_for_run(conn, "retention_purge", "dropped-run")
+    assert [entry["action"] for entry in entries] == ["purge_started", "purge_interrupted"]
+    assert entries[-1]["counts"]["rows_deleted"] + outcome.rows_deleted == len(due)
