@@ -1,5 +1,7 @@
 """DAG policy: every workflow parses cleanly and carries what the scheduler and on-call rely on."""
 
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +69,24 @@ def test_each_dag_file_defines_the_dag_named_after_it(dagbag):
     for dag_id, dag in dagbag.dags.items():
         assert Path(dag.fileloc).stem == dag_id
     assert {path.stem for path in (ROOT / "dags").glob("*.py")} == set(dagbag.dags)
+
+
+def test_bad_policy_file_is_an_import_error_naming_file_key_and_reason(tmp_path):
+    """A broken retention.yaml shows in the UI as an import error that says which file, which key and why."""
+    include = tmp_path / "include"
+    shutil.copytree(ROOT / "include", include)
+    policy = include / "policy" / "retention.yaml"
+    policy.write_text(policy.read_text().replace("period: P13M", "period: thirteen months", 1))
+    code = (
+        "import os, sys, json; os.environ['AIRFLOW__CORE__LOAD_EXAMPLES']='False'\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        f"bag = DagBag(dag_folder={str(ROOT / 'dags')!r})\n"
+        "print(json.dumps(bag.import_errors))\n"
+    )
+    env = {"PYTHONPATH": str(ROOT / "plugins"), "PATH": str(Path(sys.executable).parent),
+           "GOVERNANCE_INCLUDE_DIR": str(include)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
+    errors = json.loads(result.stdout.strip().splitlines()[-1])
+    assert list(errors) == [str(ROOT / "dags" / "retention_purge.py")]
+    message = next(iter(errors.values()))
+    assert f"PolicyError: {policy}: rules[5].period: 'thirteen months' is not a non-negative ISO 8601 period" in message
