@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -435,7 +436,9 @@ def test_dropped_connection_mid_rule_fails_clearly_and_the_rerun_accounts_for_it
     thread.join(60)
     assert len(errors) == 1
     assert isinstance(errors[0], psycopg.OperationalError)
-    assert "terminating connection due to administrator command" in str(errors[0])
+    # The drop itself, as the server or the socket reported it; not a later "the connection is lost".
+    assert re.search(r"terminating connection due to administrator command|server closed the connection",
+                     str(errors[0]))
 
     outcome = purge("deleted_generations", run_id="after-drop")
 
