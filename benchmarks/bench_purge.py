@@ -128,18 +128,11 @@ def _environment() -> None:
         os.environ.setdefault(name, value)
 
 
-def _admin():
-    import psycopg
-
-    return psycopg.connect(_dsn("postgres"), autocommit=True)
-
-
 def _drop_databases(*names: str) -> None:
-    from psycopg import sql
+    from scripts import stack
 
-    with _admin() as admin:
-        for name in names or (DB_B, DB_A, DB_LOADED):
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    for name in names or (DB_B, DB_A, DB_LOADED):
+        stack.drop_database(name)
 
 
 def _rule_cutoff() -> datetime:
@@ -161,14 +154,13 @@ def load(rows: int, expired_fraction: float) -> dict[str, float]:
     loaded database still holds much of itself in shared_buffers and is dropped.
     """
     import psycopg
-    from psycopg import sql
 
     from governance.db import apply_schemas
+    from scripts import stack
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    with _admin() as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DB_LOADED)))
+    stack.create_database(DB_LOADED)
     params = {"users": USERS, "hold_every": HOLD_EVERY, "rows": rows, "expired_fraction": expired_fraction,
               "cutoff": CUTOFF, "rule_cutoff": _rule_cutoff()}
     with psycopg.connect(_dsn(DB_LOADED)) as conn:
@@ -189,10 +181,8 @@ def load(rows: int, expired_fraction: float) -> dict[str, float]:
         conn.execute("VACUUM (ANALYZE) app.users, app.sessions, governance.legal_holds")
     timings["load_s"] = time.perf_counter() - started
     started = time.perf_counter()
-    with _admin() as admin:
-        for clone in (DB_A, DB_B):
-            admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY file_copy").format(
-                sql.Identifier(clone), sql.Identifier(DB_LOADED)))
+    for clone in (DB_A, DB_B):
+        stack.create_database(clone, template=DB_LOADED, file_copy=True)
     timings["clone_s"] = time.perf_counter() - started
     _drop_databases(DB_LOADED)
     return timings

@@ -31,23 +31,6 @@ TARGET_SECONDS = 60.0
 TARGET_SCALE = 100_000
 
 
-def _admin():
-    import psycopg
-
-    from scripts import stack
-
-    return psycopg.connect(stack.SETTINGS.dsn("postgres"), autocommit=True)
-
-
-def _recreate(drop_only: bool = False) -> None:
-    from psycopg import sql
-
-    with _admin() as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE)))
-        if not drop_only:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
-
-
 BASELINE_SQL = """
 INSERT INTO baseline_generations
     (generation_id, user_id, kind, prompt_hash, model_provider, media_key, status, created_at)
@@ -76,14 +59,14 @@ def run(scale: int = TARGET_SCALE) -> dict:
     from governance.db import apply_schemas
     from scripts import seeding, stack
 
-    _recreate()
+    url = stack.create_database(DATABASE, replace=True)
     try:
-        with psycopg.connect(stack.SETTINGS.dsn(DATABASE)) as conn:
+        with psycopg.connect(url) as conn:
             apply_schemas(conn)
             summary = seeding.seed(conn, None, scale=scale, as_of=AS_OF, media_bucket=None, put_media=False)
             baseline_seconds = server_side_baseline(conn, summary.counts["generations"])
     finally:
-        _recreate(drop_only=True)
+        stack.drop_database(DATABASE)
     seconds, counts = summary.seconds, summary.counts
     rows = sum(counts.values())
     result = {

@@ -248,16 +248,46 @@ def stop_postgres() -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def ensure_databases(settings: StackSettings) -> None:
+def admin_connection(settings: StackSettings = SETTINGS):
+    """An autocommit connection to the server's `postgres` database, for CREATE/DROP DATABASE."""
     import psycopg
+
+    return psycopg.connect(settings.dsn("postgres"), autocommit=True)
+
+
+def create_database(name: str, *, template: str | None = None, file_copy: bool = False, replace: bool = False,
+                    settings: StackSettings = SETTINGS) -> str:
+    """Create database NAME (from TEMPLATE, optionally by file copy); REPLACE drops it first. Returns its DSN."""
     from psycopg import sql
 
-    with psycopg.connect(settings.dsn("postgres"), autocommit=True) as conn:
-        for name in (settings.app_database, settings.airflow_database):
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-            if not exists:
-                log(f"creating database {name}")
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template:
+        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+    if file_copy:
+        statement += sql.SQL(" STRATEGY file_copy")
+    with admin_connection(settings) as admin:
+        if replace:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.execute(statement)
+    return settings.dsn(name)
+
+
+def drop_database(name: str, settings: StackSettings = SETTINGS) -> None:
+    from psycopg import sql
+
+    with admin_connection(settings) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def ensure_databases(settings: StackSettings) -> None:
+    import psycopg
+
+    with admin_connection(settings) as conn:
+        existing = {name for (name,) in conn.execute("SELECT datname FROM pg_database")}
+    for name in (settings.app_database, settings.airflow_database):
+        if name not in existing:
+            log(f"creating database {name}")
+            create_database(name, settings=settings)
     sys.path.insert(0, str(ROOT / "plugins"))
     from governance.db import apply_schemas
 

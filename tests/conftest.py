@@ -29,24 +29,14 @@ def stack_env() -> dict[str, str]:
     return env
 
 
-def _admin_connect():
-    import psycopg
-
-    return psycopg.connect(stack.SETTINGS.dsn("postgres"), autocommit=True)
-
-
 @pytest.fixture(scope="session")
 def template_database(stack_env) -> str:
     """A database with both schemas applied, cloned for every test (fast: a file copy)."""
     import psycopg
-    from psycopg import sql
 
     from governance.db import apply_schemas
 
-    with _admin_connect() as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(TEMPLATE_DB)))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DB)))
-    with psycopg.connect(stack.SETTINGS.dsn(TEMPLATE_DB)) as conn:
+    with psycopg.connect(stack.create_database(TEMPLATE_DB, replace=True)) as conn:
         apply_schemas(conn)
     return TEMPLATE_DB
 
@@ -54,19 +44,12 @@ def template_database(stack_env) -> str:
 @pytest.fixture
 def db_url(template_database, monkeypatch) -> Iterator[str]:
     """A libpq URL of a fresh database of this test's own; also exported as APP_DB_URL."""
-    from psycopg import sql
-
     name = f"t_{uuid.uuid4().hex[:12]}"
-    with _admin_connect() as admin:
-        admin.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template_database))
-        )
-    url = stack.SETTINGS.dsn(name)
+    url = stack.create_database(name, template=template_database)
     monkeypatch.setenv("APP_DB_URL", url)
     monkeypatch.setenv("AIRFLOW_CONN_APP_DB", url)
     yield url
-    with _admin_connect() as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    stack.drop_database(name)
 
 
 @pytest.fixture
@@ -80,16 +63,10 @@ def conn(db_url):
 
 @pytest.fixture(scope="session")
 def s3(stack_env):
-    """A boto3 S3 client for the local S3 server."""
-    import boto3
+    """A boto3 S3 client for the local S3 server (built the way the library builds one)."""
+    from governance.storage import client_from_env
 
-    return boto3.client(
-        "s3",
-        endpoint_url=stack_env["S3_ENDPOINT_URL"],
-        aws_access_key_id=stack_env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=stack_env["AWS_SECRET_ACCESS_KEY"],
-        region_name=stack_env["AWS_DEFAULT_REGION"],
-    )
+    return client_from_env()
 
 
 @dataclass(frozen=True)

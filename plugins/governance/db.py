@@ -56,7 +56,8 @@ def conninfo_from_airflow(conn_id: str) -> str:
     return make_conninfo(**{key: value for key, value in params.items() if value not in (None, "")})
 
 
-def connect_airflow(conn_id: str = settings.APP_DB_CONN_ID) -> psycopg.Connection:
+def connect_airflow(conn_id: str = settings.APP_DB_CONN_ID, *, autocommit: bool = True) -> psycopg.Connection:
+    """A connection for a task; autocommit, so every unit of work commits in its own transaction block."""
     import psycopg
 
-    return psycopg.connect(conninfo_from_airflow(conn_id))
+    return psycopg.connect(conninfo_from_airflow(conn_id), autocommit=autocommit)

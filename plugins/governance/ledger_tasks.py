@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from governance import settings
 from governance.ledger_audit import WORKFLOW, verify_with_anchors
 from governance.reports import publish_document, report_prefix
 from governance.runs import run_cutoff
@@ -13,15 +12,14 @@ from governance.runs import run_cutoff
 
 def verify_and_report(context: Mapping[str, Any]) -> dict[str, Any]:
     """Verify the ledger, publish the report, and fail the task when the chain is broken."""
-    import psycopg
     from airflow.sdk.exceptions import AirflowFailException
 
-    from governance.db import conninfo_from_airflow
+    from governance.db import connect_airflow
     from governance.storage import client_from_airflow
 
     run_id = context["run_id"]
     prefix = report_prefix(WORKFLOW, run_cutoff(context).date(), run_id)
-    with psycopg.connect(conninfo_from_airflow(settings.APP_DB_CONN_ID), autocommit=True) as conn:
+    with connect_airflow() as conn:
         document = verify_with_anchors(conn, run_id)
         head = document["head"] if document["status"] == "ok" else None
         summary = {"status": document["status"], "ledger_head": head, "reason": document["reason"]}

@@ -63,9 +63,7 @@ def plan_purge(context: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def run_rule(item: Mapping[str, Any]) -> dict[str, Any]:
     """Run (or preview) one rule against the Airflow connections; returns its counts."""
-    import psycopg
-
-    from governance.db import conninfo_from_airflow
+    from governance.db import connect_airflow
     from governance.storage import client_from_airflow
 
     run = PurgeSettings(
@@ -76,7 +74,7 @@ def run_rule(item: Mapping[str, Any]) -> dict[str, Any]:
         max_rows_per_rule=item["max_rows_per_rule"],
         media_bucket=settings.media_bucket(),
     )
-    with psycopg.connect(conninfo_from_airflow(settings.APP_DB_CONN_ID), autocommit=True) as conn:
+    with connect_airflow() as conn:
         return purge_rule(conn, client_from_airflow(), load_retention_policy(), item["rule"], run).as_dict()
 
 
@@ -95,9 +93,8 @@ def ledger_state(conn) -> dict[str, Any]:
 
 def write_report(planned: list[dict[str, Any]], context: Mapping[str, Any]) -> dict[str, Any]:
     """Publish the run's JSON and HTML report and return a small summary for the verdict."""
-    import psycopg
 
-    from governance.db import conninfo_from_airflow
+    from governance.db import connect_airflow
     from governance.storage import client_from_airflow
 
     policy = load_retention_policy()
@@ -106,7 +103,7 @@ def write_report(planned: list[dict[str, Any]], context: Mapping[str, Any]) -> d
     outcomes = [outcome for outcome in pulled if outcome]
     dry_run = bool(planned and planned[0]["dry_run"])
     cutoff = run_cutoff(context)
-    with psycopg.connect(conninfo_from_airflow(settings.APP_DB_CONN_ID), autocommit=True) as conn:
+    with connect_airflow() as conn:
         recorded = [] if dry_run else run_outcomes(conn, run_id)
         document = build_purge_report(
             policy=policy, run_id=run_id, run_type=run_type(context), run_cutoff=cutoff, dry_run=dry_run,

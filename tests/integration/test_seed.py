@@ -138,18 +138,15 @@ def test_same_seed_gives_identical_tables_in_two_fresh_databases(conn, template_
     run_seed(conn, scale=80)
     first = digests(conn)
     name = f"t_seed_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(stack.SETTINGS.dsn("postgres"), autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name),
-                                                                        sql.Identifier(template_database)))
+    other_url = stack.create_database(name, template=template_database)
     try:
-        with psycopg.connect(stack.SETTINGS.dsn(name)) as other:
+        with psycopg.connect(other_url) as other:
             run_seed(other, scale=80)
             assert digests(other) == first
             run_seed(other, scale=80, seed=7)
             assert all(digests(other)[table] != first[table] for table in seeder.TABLE_ORDER if table != "disclosures")
     finally:
-        with psycopg.connect(stack.SETTINGS.dsn("postgres"), autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        stack.drop_database(name)
     run_seed(conn, scale=80)
     assert digests(conn) == first
 
