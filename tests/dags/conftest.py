@@ -47,12 +47,7 @@ def dagbag(stack_env):
 @pytest.fixture(scope="session")
 def airflow_metadata(stack_env, tmp_path_factory) -> Path:
     """A migrated Airflow metadata database for the tests (recreated each session)."""
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(stack.SETTINGS.dsn("postgres"), autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(METADATA_DB)))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(METADATA_DB)))
+    stack.create_database(METADATA_DB, replace=True)
     home = tmp_path_factory.mktemp("airflow_home")
     subprocess.run(["airflow", "db", "migrate"], env=airflow_base_env(stack_env, home), check=True,
                    capture_output=True, cwd=ROOT)
