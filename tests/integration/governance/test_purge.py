@@ -369,7 +369,7 @@ def test_purge_killed_midway_then_rerun_loses_nothing_and_orphans_nothing(purge,
     """SIGKILL in the middle of a rule, then a rerun: every due row and object is gone, every other one stays,
     no row points at a missing object, and the ledger accounts for the killed run's deletions."""
     user = data.user()
-    due = {data.generation(user, deleted_at=CUTOFF - timedelta(days=1)) for _ in range(150)}
+    due = {data.generation(user, deleted_at=CUTOFF - timedelta(days=1)) for _ in range(400)}
     kept = {data.generation(user) for _ in range(20)}
     data.commit()
     root = Path(__file__).resolve().parents[3]
@@ -408,7 +408,7 @@ def test_dropped_connection_mid_rule_fails_clearly_and_the_rerun_accounts_for_it
     """When the database connection drops mid-rule, the purge raises the connection error (not a
     secondary one), and the next run finishes the work and records the dropped run's counts."""
     user = data.user()
-    due = {data.generation(user, deleted_at=CUTOFF - timedelta(days=1)) for _ in range(120)}
+    due = {data.generation(user, deleted_at=CUTOFF - timedelta(days=1)) for _ in range(300)}
     data.commit()
     policy = load_retention_policy()
     settings = PurgeSettings(run_id="dropped-run", run_cutoff=CUTOFF, dry_run=False, batch_size=3,
