@@ -29,8 +29,7 @@ records the interrupted run's counts in the ledger.
 
 from __future__ import annotations
 
-from airflow.sdk import Asset, Param, dag, get_current_context, task
-from airflow.task.trigger_rule import TriggerRule
+from airflow.sdk import Asset, Param, TriggerRule, dag, get_current_context, task
 
 from governance.dag_defaults import START_DATE, default_args
 from governance.policy import load_retention_policy
