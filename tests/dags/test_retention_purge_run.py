@@ -51,7 +51,11 @@ def test_scheduled_style_run_purges_reports_and_ledgers(airflow_env, data, conn,
     assert document["status"] == "ok"
     assert document["ledger"]["chain_ok"] is True
     assert ledger.verify(conn).ok
-    assert "example.com" not in json.dumps(document)
+    # No email or IP in what the run leaves behind: the report, the ledger, the task logs.
+    ledger_text = json.dumps([list(row) for row in conn.execute("SELECT counts, details FROM governance.audit_ledger")])
+    for artifact in (json.dumps(document), ledger_text, result.stdout + result.stderr):
+        assert "@example.com" not in artifact
+        assert "198.51.100.7" not in artifact
 
 
 def test_manual_run_defaults_to_a_dry_run_preview(airflow_env, data, conn, buckets, s3):
