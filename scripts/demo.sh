@@ -44,7 +44,7 @@ psql "$APP_DB_URL" -c "SELECT workflow, report_type, object_key FROM governance.
 psql "$APP_DB_URL" -c "SELECT seq, workflow, action, rule, counts FROM governance.audit_ledger ORDER BY seq DESC LIMIT 8"
 
 step "Airflow UI"
-python scripts/stack.py airflow
+python scripts/local_airflow.py
 
 if [ ${#failed[@]} -gt 0 ]; then
   echo "These workflows failed in the demo: ${failed[*]}" >&2
