@@ -26,7 +26,28 @@ def ledger_head(result: ledger.VerificationResult) -> dict[str, Any] | None:
     return {"seq": result.head_seq, "hash": result.head_hash}
 
 
-def verification_document(result: ledger.VerificationResult, anchors: list[tuple[int, str]], run_id: str) -> dict:
+def verify_against_anchors(conn: psycopg.Connection) -> tuple[ledger.VerificationResult, int]:
+    """Verify the whole chain against every recorded anchor; the result and how many anchors there were."""
+    anchors = recorded_anchors(conn)
+    return ledger.verify(conn, anchors=anchors), len(anchors)
+
+
+def ledger_state(conn: psycopg.Connection) -> dict[str, Any]:
+    """The ledger's state for a workflow's report; its head becomes an anchor in turn."""
+    result, _ = verify_against_anchors(conn)
+    return {
+        "chain_ok": result.ok,
+        "entries": result.entries_checked,
+        "head_seq": result.head_seq,
+        "head_hash": result.head_hash,
+        "reason": result.reason,
+        "head": ledger_head(result),
+    }
+
+
+def verify_with_anchors(conn: psycopg.Connection, run_id: str) -> dict:
+    """The verification workflow's report document."""
+    result, anchors_checked = verify_against_anchors(conn)
     return {
         "report": WORKFLOW,
         "generated_at": datetime.now(UTC).isoformat(),
@@ -34,13 +55,8 @@ def verification_document(result: ledger.VerificationResult, anchors: list[tuple
         "status": "ok" if result.ok else "failed",
         "entries_checked": result.entries_checked,
         "head": {"seq": result.head_seq, "hash": result.head_hash},
-        "anchors_checked": len(anchors),
+        "ledger_head": ledger_head(result),
+        "anchors_checked": anchors_checked,
         "first_broken_seq": result.first_broken_seq,
         "reason": result.reason,
     }
-
-
-def verify_with_anchors(conn: psycopg.Connection, run_id: str) -> dict:
-    """Verify the whole chain against every recorded anchor; returns the report document."""
-    anchors = recorded_anchors(conn)
-    return verification_document(ledger.verify(conn, anchors=anchors), anchors, run_id)

@@ -21,8 +21,7 @@ def verify_and_report(context: Mapping[str, Any]) -> dict[str, Any]:
     prefix = report_prefix(WORKFLOW, run_cutoff(context).date(), run_id)
     with connect_airflow() as conn:
         document = verify_with_anchors(conn, run_id)
-        head = document["head"] if document["status"] == "ok" else None
-        summary = {"status": document["status"], "ledger_head": head, "reason": document["reason"]}
+        summary = {"status": document["status"], "ledger_head": document["ledger_head"], "reason": document["reason"]}
         publish_document(
             conn, client_from_airflow(), workflow=WORKFLOW, run_id=run_id, report_type=WORKFLOW, prefix=prefix,
             document=document, template="ledger_verification.html.j2", summary=summary,
@@ -31,4 +30,5 @@ def verify_and_report(context: Mapping[str, Any]) -> dict[str, Any]:
         raise AirflowFailException(
             f"audit ledger broken at seq {document['first_broken_seq']}: {document['reason']}"
         )
-    return {"status": document["status"], "entries_checked": document["entries_checked"], "head": head}
+    return {"status": document["status"], "entries_checked": document["entries_checked"],
+            "head": document["ledger_head"]}

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from governance import ledger, settings
-from governance.ledger_audit import ledger_head, recorded_anchors
+from governance import settings
+from governance.ledger_audit import ledger_state
 from governance.policy import RetentionPolicy, load_retention_policy
 from governance.purge import WORKFLOW, PurgeSettings, purge_rule, run_outcomes
 from governance.purge_report import build_purge_report
@@ -78,22 +78,8 @@ def run_rule(item: Mapping[str, Any]) -> dict[str, Any]:
         return purge_rule(conn, client_from_airflow(), load_retention_policy(), item["rule"], run).as_dict()
 
 
-def ledger_state(conn) -> dict[str, Any]:
-    """The ledger's state, verified against earlier anchors; its head becomes an anchor in turn."""
-    result = ledger.verify(conn, anchors=recorded_anchors(conn))
-    return {
-        "chain_ok": result.ok,
-        "entries": result.entries_checked,
-        "head_seq": result.head_seq,
-        "head_hash": result.head_hash,
-        "reason": result.reason,
-        "head": ledger_head(result),
-    }
-
-
 def write_report(planned: list[dict[str, Any]], context: Mapping[str, Any]) -> dict[str, Any]:
     """Publish the run's JSON and HTML report and return a small summary for the verdict."""
-
     from governance.db import connect_airflow
     from governance.storage import client_from_airflow
 
