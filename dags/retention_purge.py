@@ -15,28 +15,37 @@ moderation events and payments of erased accounts are pseudonymised, not deleted
 so a rerun of the same run does the same thing and nothing more.
 
 **Run by hand**: *Trigger DAG* opens a form. `dry_run` is on by default there: the run
-then only writes a preview report of what each rule would remove. Scheduled runs always
-purge. From a shell: `airflow dags test retention_purge -c '{"dry_run": false}'`.
+then only writes a preview report of what each rule would remove. An explicit `dry_run`
+is always honoured, also from the REST API or another DAG; a run without one purges only
+when the schedule made it. Unknown fields are refused. A run dated in the future is
+refused. From a shell: `airflow dags test retention_purge -c '{"dry_run": false}'`.
 
 **Evidence**: ledger rows in `governance.audit_ledger`; a JSON and HTML report in the
 reports bucket under `retention_purge/<date>/<run>/`, indexed in `governance.report_index`.
 
-**When it fails**: the `verdict` task names each failed rule and why. A rule that names
-a missing table or column, or that hits its cap, fails before deleting anything; the other
-rules still run. A killed run is safe to rerun: the next run finishes the work and
-records the interrupted run's counts in the ledger.
+**When it fails**: the `verdict` task names each failed rule and why, by error class,
+SQLSTATE and step (never a database message, which can quote personal data). A rule that
+names a missing table or column, or hits its cap, fails before deleting anything; the other
+rules still run. A killed run is safe to rerun: the next run finishes the work and records
+the interrupted run's counts in the ledger. A second run of a rule while one is running
+fails at once. The purge does not start while the audit ledger fails verification: find
+out why first (see `audit_ledger_verification`); to purge anyway, trigger with
+`ledger_override_reason`, which the ledger records.
+
+**Asset**: `retention_purge_completed` is updated only by a real run in which every rule
+succeeded; the data-quality checks follow it.
 """
 
 from __future__ import annotations
 
-from airflow.sdk import Asset, Param, TriggerRule, dag, get_current_context, task
+from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
 
-from governance.dag_defaults import START_DATE, default_args
-from governance.policy import load_retention_policy
+from governance.airflow.assets import PURGE_COMPLETED
+from governance.airflow.dag_defaults import RUN_TIMEOUT, START_DATE, default_args
+from governance.policy import MAX_BATCH_SIZE, load_retention_policy
 
 POLICY = load_retention_policy()  # parse-time validation: a bad file is an import error naming it
 RULES = [rule.name for rule in POLICY.model.rules_for("retention_purge")]
-PURGE_COMPLETED = Asset(name="retention_purge_completed", uri="governance://retention_purge/completed")
 
 
 @dag(
@@ -45,6 +54,7 @@ PURGE_COMPLETED = Asset(name="retention_purge_completed", uri="governance://rete
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=RUN_TIMEOUT,
     doc_md=__doc__,
     tags=["governance", "retention", "privacy-policy:5"],
     default_args=default_args(),
@@ -53,7 +63,7 @@ PURGE_COMPLETED = Asset(name="retention_purge_completed", uri="governance://rete
             True,
             type="boolean",
             title="Dry run",
-            description="Preview only: count what is due, delete nothing. Scheduled runs always purge.",
+            description="Preview only: count what is due, delete nothing. Runs the schedule makes purge.",
         ),
         "rules": Param(
             [],
@@ -67,7 +77,7 @@ PURGE_COMPLETED = Asset(name="retention_purge_completed", uri="governance://rete
             POLICY.model.defaults.batch_size,
             type="integer",
             minimum=1,
-            maximum=100_000,
+            maximum=MAX_BATCH_SIZE,
             title="Batch size",
             description="Rows per delete transaction.",
         ),
@@ -78,47 +88,52 @@ PURGE_COMPLETED = Asset(name="retention_purge_completed", uri="governance://rete
             title="Max rows per rule",
             description="Safety cap: a rule with more rows due than this fails, deleting nothing.",
         ),
+        "ledger_override_reason": Param(
+            "",
+            type="string",
+            title="Ledger override reason",
+            description="Only when the audit ledger fails verification: why to purge anyway. Recorded in the ledger.",
+        ),
     },
 )
 def retention_purge():
-    @task
+    @task(retries=0)  # what the plan refuses, no retry fixes
     def plan(**context) -> list[dict]:
-        from governance.purge_tasks import plan_purge
+        from governance.airflow.purge_tasks import plan_purge
 
         return plan_purge(context)
 
     @task(map_index_template="{{ rule_name }}")
     def purge(item: dict) -> dict:
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from governance.purge import PurgeError
-        from governance.purge_tasks import run_rule
+        from governance.airflow.purge_tasks import run_rule
 
         get_current_context()["rule_name"] = item["rule"]
-        try:
-            return run_rule(item)
-        except PurgeError as exc:  # a retry cannot fix a broken rule or a reached cap
-            raise AirflowFailException(str(exc)) from exc
+        return run_rule(item)
 
-    @task(trigger_rule=TriggerRule.ALL_DONE, outlets=[PURGE_COMPLETED])
-    def report(planned: list[dict], **context) -> dict:
-        from governance.purge_tasks import write_report
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def report(planned: list[dict] | None, **context) -> dict:
+        from governance.airflow.purge_tasks import write_report
 
         return write_report(planned, context)
 
     @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)
-    def verdict(summary: dict) -> None:
-        from airflow.sdk.exceptions import AirflowFailException
+    def verdict(summary: dict | None) -> dict:
+        from governance.airflow.purge_tasks import verdict
 
-        failed = [f"{rule['rule']}: {rule['error']}" for rule in summary["rules"] if rule["status"] == "failed"]
-        if failed:
-            raise AirflowFailException("retention rules failed: " + " | ".join(failed))
+        verdict(summary)
+        return summary
+
+    @task(outlets=[PURGE_COMPLETED], retries=0)
+    def completed(summary: dict) -> None:
+        from governance.airflow.purge_tasks import mark_completed
+
+        mark_completed(summary)
 
     planned = plan()
     purged = purge.expand(item=planned)
     summary = report(planned)
     purged >> summary
-    verdict(summary)
+    completed(verdict(summary))
 
 
 retention_purge()

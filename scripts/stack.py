@@ -37,6 +37,11 @@ PGDATA = LOCAL / "pgdata"
 ENV_FILE = LOCAL / "env.sh"
 AIRFLOW_HOME = LOCAL / "airflow"
 PG_SYSTEM_USER = "pgserver"
+# Log-in roles of the local stack, members of the group roles of include/sql/schema/roles.sql:
+# the workflows connect as WORKFLOW_ROLE, so they run with exactly the privileges grants.sql gives.
+WORKFLOW_ROLE = "governance"
+APP_ROLE = "clipia_app"
+LOGIN_ROLES = {WORKFLOW_ROLE: "governance_workflow", APP_ROLE: "app_writer"}
 
 
 @dataclass(frozen=True)
@@ -52,8 +57,8 @@ class StackSettings:
     aws_secret: str = "testing"
     region: str = "us-east-1"
 
-    def dsn(self, database: str) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.pg_port}/{database}"
+    def dsn(self, database: str, user: str = "postgres") -> str:
+        return f"postgresql://{user}@127.0.0.1:{self.pg_port}/{database}"
 
     @property
     def s3_endpoint(self) -> str:
@@ -293,7 +298,20 @@ def ensure_databases(settings: StackSettings) -> None:
 
     with psycopg.connect(settings.dsn(settings.app_database)) as conn:
         apply_schemas(conn)
+    ensure_login_roles(settings)
     log(f"schemas app and governance applied to database {settings.app_database}")
+
+
+def ensure_login_roles(settings: StackSettings = SETTINGS) -> None:
+    """The local stack's log-in roles (trust authentication on loopback: no password)."""
+    from psycopg import sql
+
+    with admin_connection(settings) as conn:
+        existing = {name for (name,) in conn.execute("SELECT rolname FROM pg_roles")}
+        for role, group in LOGIN_ROLES.items():
+            if role not in existing:
+                conn.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE {}").format(sql.Identifier(role),
+                                                                                sql.Identifier(group)))
 
 
 # -- S3 --------------------------------------------------------------------------------
@@ -334,9 +352,10 @@ def ensure_buckets(settings: StackSettings) -> None:
         aws_secret_access_key=settings.aws_secret,
         region_name=settings.region,
     )
+    # The reports bucket has Object Lock too: the ledger's anchors are written there, locked.
     for bucket, locked in (
         (settings.media_bucket, False),
-        (settings.reports_bucket, False),
+        (settings.reports_bucket, True),
         (settings.archive_bucket, True),
     ):
         try:
@@ -372,7 +391,7 @@ def environment(settings: StackSettings) -> dict[str, str]:
         ),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(AIRFLOW_HOME / "passwords.json"),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-        "AIRFLOW_CONN_APP_DB": settings.dsn(settings.app_database),
+        "AIRFLOW_CONN_APP_DB": settings.dsn(settings.app_database, WORKFLOW_ROLE),
         "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(aws_conn, separators=(",", ":")),
         "APP_DB_URL": settings.dsn(settings.app_database),
         "S3_ENDPOINT_URL": settings.s3_endpoint,
@@ -383,15 +402,16 @@ def environment(settings: StackSettings) -> dict[str, str]:
         "ARCHIVE_BUCKET": settings.archive_bucket,
         "REPORTS_BUCKET": settings.reports_bucket,
         "GOVERNANCE_PSEUDONYM_KEY_FILE": str(LOCAL / "pseudonym.key"),
+        "GOVERNANCE_LEDGER_KEY_FILE": str(LOCAL / "ledger.key"),
     }
 
 
 def write_env_file(settings: StackSettings) -> None:
     AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
-    key_file = LOCAL / "pseudonym.key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_hex(32) + "\n")
-        key_file.chmod(0o600)
+    for key_file in (LOCAL / "pseudonym.key", LOCAL / "ledger.key"):
+        if not key_file.exists():
+            key_file.write_text(secrets.token_hex(32) + "\n")
+            key_file.chmod(0o600)
     passwords = AIRFLOW_HOME / "passwords.json"
     if not passwords.exists():
         passwords.write_text(json.dumps({"admin": secrets.token_urlsafe(12)}) + "\n")

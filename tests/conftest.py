@@ -2,8 +2,9 @@
 
 The stack is started when it is not running (scripts/stack.py up is idempotent). Each test
 that asks for `db_url` gets its own database, cloned from a template that already holds
-the app and governance schemas, and dropped afterwards; each test that asks for `buckets`
-gets its own media, reports and archive buckets.
+the app and governance schemas, and dropped afterwards; `workflow_url` reaches the same
+database as the workflows' least-privileged role. Each test that asks for `buckets` gets
+its own media, reports (Object Lock, for the ledger's anchors) and archive buckets.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import pytest
 from scripts import stack
 
 TEMPLATE_DB = "governance_test_template"
+LEDGER_KEY = "test-ledger-key-that-is-long-enough-000"
+PSEUDONYM_KEY = "test-pseudonym-key-of-at-least-32-chars"
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +28,13 @@ def stack_env() -> dict[str, str]:
     """Start PostgreSQL and the S3 server if needed; export their settings to this process."""
     stack.up()
     env = stack.environment(stack.SETTINGS)
+    # The tests' own keys, not the local stack's key files.
+    env.pop("GOVERNANCE_LEDGER_KEY_FILE")
+    env.pop("GOVERNANCE_PSEUDONYM_KEY_FILE")
+    env.update(GOVERNANCE_LEDGER_KEY=LEDGER_KEY, GOVERNANCE_PSEUDONYM_KEY=PSEUDONYM_KEY)
     os.environ.update(env)
+    for name in ("GOVERNANCE_LEDGER_KEY_FILE", "GOVERNANCE_PSEUDONYM_KEY_FILE"):
+        os.environ.pop(name, None)
     return env
 
 
@@ -47,9 +56,15 @@ def db_url(template_database, monkeypatch) -> Iterator[str]:
     name = f"t_{uuid.uuid4().hex[:12]}"
     url = stack.create_database(name, template=template_database)
     monkeypatch.setenv("APP_DB_URL", url)
-    monkeypatch.setenv("AIRFLOW_CONN_APP_DB", url)
+    monkeypatch.setenv("AIRFLOW_CONN_APP_DB", url.replace("postgres@", f"{stack.WORKFLOW_ROLE}@", 1))
     yield url
     stack.drop_database(name)
+
+
+@pytest.fixture
+def workflow_url(db_url) -> str:
+    """This test's database as the workflows reach it: the least-privileged governance_workflow role."""
+    return db_url.replace("postgres@", f"{stack.WORKFLOW_ROLE}@", 1)
 
 
 @pytest.fixture
@@ -82,14 +97,12 @@ def buckets(s3, monkeypatch) -> Buckets:
     suffix = uuid.uuid4().hex[:10]
     made = Buckets(media=f"media-{suffix}", reports=f"reports-{suffix}", archive=f"archive-{suffix}")
     s3.create_bucket(Bucket=made.media)
-    s3.create_bucket(Bucket=made.reports)
+    s3.create_bucket(Bucket=made.reports, ObjectLockEnabledForBucket=True)
     s3.create_bucket(Bucket=made.archive, ObjectLockEnabledForBucket=True)
     monkeypatch.setenv("MEDIA_BUCKET", made.media)
     monkeypatch.setenv("REPORTS_BUCKET", made.reports)
     monkeypatch.setenv("ARCHIVE_BUCKET", made.archive)
     return made
-
-
 
 
 @pytest.fixture

@@ -1,21 +1,18 @@
-"""Policy as code: typed, validated models of include/policy/*.yaml.
+"""The retention policy (include/policy/retention.yaml) as typed, validated models.
 
-A file that does not validate raises PolicyError naming the file, the key path and the
-reason. Identifiers are refused unless they match [a-z_][a-z0-9_]*, and are quoted with
-psycopg.sql.Identifier wherever they reach SQL. `missing_columns` checks a policy against
-the live database before any rule runs.
+Identifiers are refused unless they match [a-z_][a-z0-9_]*, and are quoted with
+psycopg.sql.Identifier wherever they reach SQL. Loading and its errors are in
+policy_files; the check against the live database is in schema_check.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, Self, TypeVar
+from typing import Annotated, Any, Literal, Self
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -23,24 +20,14 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
 from governance import settings
+from governance.policy_files import Loaded, load_model
 
-if TYPE_CHECKING:
-    import psycopg
-
-
-class PolicyError(ValueError):
-    """A policy file is invalid, or names tables or columns the database does not have."""
-
-    def __init__(self, path: Path | str, problems: list[str]):
-        self.path = str(path)
-        self.problems = problems
-        super().__init__(f"{self.path}: " + "; ".join(problems))
+__all__ = ["Loaded", "Period", "RetentionPolicy", "RetentionRule", "load_retention_policy"]
 
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z_][a-z0-9_]*$", max_length=63)]
@@ -48,6 +35,7 @@ CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=63)]
 
 _PERIOD = re.compile(r"^P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<days>\d+)D)?$")
+MAX_PERIOD_YEARS = 100  # a longer period is a typo, and its cutoff would fall before year 1
 
 
 @dataclass(frozen=True)
@@ -63,7 +51,10 @@ class Period:
         match = _PERIOD.match(text) if isinstance(text, str) and text != "P" else None
         if match is None:
             raise ValueError(f"{text!r} is not a non-negative ISO 8601 period such as P30D, P13M or P7Y")
-        return cls(**{unit: int(value) for unit, value in match.groupdict().items() if value})
+        period = cls(**{unit: int(value) for unit, value in match.groupdict().items() if value})
+        if period.years * 366 + period.months * 31 + period.days > MAX_PERIOD_YEARS * 366:
+            raise ValueError(f"{text!r} is longer than P{MAX_PERIOD_YEARS}Y, the longest period a rule may have")
+        return period
 
     def before(self, moment: datetime) -> datetime:
         """The instant this period before `moment` (calendar arithmetic: P1M before 31 March is 28/29 Feb)."""
@@ -172,6 +163,9 @@ class RetentionRule(Strict):
     period: PeriodField | None = None
     period_by: PeriodByColumn | None = None
     subject_column: Identifier | None = None
+    # False only for a table that holds nothing about any person; every other rule must say,
+    # through subject_column, how its rows reach a person, or it could not honour legal holds.
+    personal_data: bool = True
     media_column: Identifier | None = None
     marker_column: Identifier | None = None
     where: ColumnEquals | None = None
@@ -184,6 +178,13 @@ class RetentionRule(Strict):
         missing = [name for name in _REQUIRED_BY_ACTION[self.action] if not getattr(self, name)]
         if missing:
             raise ValueError(f"action {self.action!r} needs {', '.join(missing)}")
+        if self.personal_data and not self.subject_column:
+            raise ValueError(
+                "subject_column is required: it names the column that links a row to a person, without which "
+                "legal holds cannot be honoured (set personal_data: false only for a table that holds no personal data)"
+            )
+        if not self.personal_data and (self.subject_column or self.cascade or self.action == "erase_subject"):
+            raise ValueError("personal_data: false contradicts subject_column, cascade and action 'erase_subject'")
         if self.action == "delete" and (self.period is None) == (self.period_by is None):
             raise ValueError("action 'delete' needs exactly one of period and period_by")
         if self.period_by is not None and self.action != "delete":
@@ -217,8 +218,11 @@ class Subject(Strict):
     key: Identifier
 
 
+MAX_BATCH_SIZE = 100_000
+
+
 class Defaults(Strict):
-    batch_size: int = Field(5000, ge=1, le=100_000)
+    batch_size: int = Field(5000, ge=1, le=MAX_BATCH_SIZE)
     max_rows_per_rule: int = Field(1_000_000, ge=1)
 
 
@@ -256,101 +260,5 @@ class RetentionPolicy(Strict):
         return needed
 
 
-# -- loading ----------------------------------------------------------------------------
-
-M = TypeVar("M", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class Loaded(Generic[M]):
-    """A validated policy, with the file it came from and that file's SHA-256 (its version)."""
-
-    model: M
-    path: Path
-    sha256: str
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A SafeLoader that refuses a mapping with the same key twice (PyYAML keeps the last)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        keys = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in keys:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            keys.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _key_path(loc: tuple[str | int, ...]) -> str:
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "(top level)"
-
-
-def _problems(error: ValidationError) -> list[str]:
-    problems = []
-    for item in error.errors(include_url=False):
-        # Drop pydantic's internal steps (function-after[...], literal names) from the key path.
-        loc = tuple(part for part in item["loc"] if isinstance(part, int) or not re.search(r"[\[\](]", part))
-        message = item["msg"].removeprefix("Value error, ")
-        problems.append(f"{_key_path(loc)}: {message}")
-    return problems
-
-
-def load_model(path: Path | str, model: type[M]) -> Loaded[M]:
-    """Read and validate a policy file; any problem raises PolicyError naming file and key."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise PolicyError(path, [f"cannot read: {exc.strerror}"]) from exc
-    try:
-        data = yaml.load(raw, Loader=_UniqueKeyLoader)  # a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise PolicyError(path, [f"{where}invalid YAML: {getattr(exc, 'problem', None) or exc}"]) from exc
-    if not isinstance(data, dict):
-        raise PolicyError(path, ["(top level): expected a mapping of keys"])
-    try:
-        parsed = model.model_validate(data)
-    except ValidationError as exc:
-        raise PolicyError(path, _problems(exc)) from exc
-    return Loaded(model=parsed, path=path, sha256=hashlib.sha256(raw).hexdigest())
-
-
 def load_retention_policy(path: Path | str | None = None) -> Loaded[RetentionPolicy]:
     return load_model(path or settings.policy_dir() / "retention.yaml", RetentionPolicy)
-
-
-# -- the live-database check ------------------------------------------------------------
-
-
-def existing_columns(conn: psycopg.Connection, schema: str) -> dict[str, set[str]]:
-    from governance.db import sql_text
-
-    rows = conn.execute(sql_text("policy/columns.sql"), {"schema": schema}).fetchall()
-    columns: dict[str, set[str]] = {}
-    for table, column in rows:
-        columns.setdefault(table, set()).add(column)
-    return columns
-
-
-def missing_columns(policy: RetentionPolicy, conn: psycopg.Connection, rules=None) -> dict[str, list[str]]:
-    """For each rule that names a table or column the database lacks: what is missing."""
-    present = existing_columns(conn, policy.database_schema)
-    schema = policy.database_schema
-    problems: dict[str, list[str]] = {}
-    for rule in rules if rules is not None else policy.rules:
-        for table, columns in sorted(policy.columns_by_table(rule).items()):
-            if table not in present:
-                problems.setdefault(rule.name, []).append(f"table {schema}.{table} does not exist")
-                continue
-            for column in sorted(columns - present[table]):
-                problems.setdefault(rule.name, []).append(f"column {schema}.{table}.{column} does not exist")
-    return problems

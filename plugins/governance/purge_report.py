@@ -6,14 +6,23 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from governance.errors import Failure
+from governance.lifecycle import COUNTERS
 from governance.policy import Loaded, RetentionPolicy
 
-COUNTS = ("eligible", "held", "rows_deleted", "rows_pseudonymised", "rows_media_marked", "objects_deleted", "batches")
+FAILED_STATES = ("failed", "refused", "interrupted")
 
 
-def rule_status(name: str, outcome: Mapping | None, recorded: Mapping | None, dry_run: bool) -> tuple[str, str | None]:
-    if recorded and recorded.get("error"):
-        return "failed", recorded["error"]
+def _failure_text(failure: Mapping[str, Any] | None) -> str | None:
+    if not failure:
+        return None
+    return Failure(step=failure.get("step", "?"), error_class=failure.get("error_class", "?"),
+                   code=failure.get("code"), reason=failure.get("reason")).summary()
+
+
+def rule_status(outcome: Mapping | None, recorded: Mapping | None, dry_run: bool) -> tuple[str, str | None]:
+    if recorded and recorded.get("state") in FAILED_STATES:
+        return "failed", _failure_text(recorded.get("failure")) or recorded["state"]
     if outcome is None:
         return "failed", "the task failed before recording an outcome; see its log"
     return ("preview" if dry_run else "completed"), None
@@ -30,14 +39,18 @@ def build_purge_report(*, policy: Loaded[RetentionPolicy], run_id: str, run_type
     for name in planned_rules:
         rule = policy.model.rule(name)
         outcome, stored = by_rule.get(name), recorded_by_rule.get(name)
-        status, error = rule_status(name, outcome, stored, dry_run)
-        entry = {"rule": name, "promise": rule.promise, "action": rule.action, "status": status, "error": error}
-        entry["table"] = f"{policy.model.database_schema}.{rule.table}"
-        entry.update({count: (outcome or {}).get(count, (stored or {}).get(count, 0)) for count in COUNTS})
-        for extra in ("cutoff", "cutoffs_by_value", "longest_batch_ms"):
-            entry[extra] = (outcome or {}).get(extra)
+        status, error = rule_status(outcome, stored, dry_run)
+        entry = {"rule": name, "promise": rule.promise, "action": rule.action, "status": status, "error": error,
+                 "table": f"{policy.model.database_schema}.{rule.table}"}
+        for count in ("eligible", "held", *COUNTERS, "batches"):
+            entry[count] = (outcome or {}).get(count, (stored or {}).get(count, 0))
+        details = (outcome or {}).get("details", {})
+        entry["cutoff"] = (outcome or {}).get("cutoff")
+        entry["cutoffs_by_value"] = details.get("cutoffs_by_value")
+        entry["longest_batch_ms"] = (outcome or {}).get("longest_batch_ms")
         rules.append(entry)
-    totals = {count: sum(entry[count] or 0 for entry in rules) for count in COUNTS}
+    # Only like with like: due and held count accounts for an erasure and rows elsewhere, so they have no total.
+    totals = {count: sum(entry[count] or 0 for entry in rules) for count in COUNTERS}
     return {
         "report": "retention_purge" + ("_preview" if dry_run else ""),
         "generated_at": datetime.now(UTC).isoformat(),
@@ -52,6 +65,7 @@ def build_purge_report(*, policy: Loaded[RetentionPolicy], run_id: str, run_type
             "effective": policy.model.document.effective.isoformat(),
         },
         "status": "failed" if any(entry["status"] == "failed" for entry in rules) else "ok",
+        "counters": [{"name": name, "meaning": meaning} for name, meaning in COUNTERS.items()],
         "rules": rules,
         "totals": totals,
         "ledger": dict(ledger_state),

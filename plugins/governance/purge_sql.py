@@ -25,16 +25,20 @@ def _fragment(name: str, **identifiers: Any) -> sql.Composed:
 
 
 class RuleStatements:
-    """The rule's SQL, with its identifiers quoted, and the values they bind."""
+    """The rule's SQL, with its identifiers quoted, and the values they bind.
 
-    def __init__(self, policy: RetentionPolicy, rule: RetentionRule, run_cutoff: datetime):
+    Without a run cutoff no clock decides what is due (an erasure on request): every row the
+    caller names is due, unless held.
+    """
+
+    def __init__(self, policy: RetentionPolicy, rule: RetentionRule, run_cutoff: datetime | None):
         self.schema = policy.database_schema
         self.rule = rule
         self.table = sql.Identifier(self.schema, rule.table)
         self.key = sql.Identifier(rule.key)
         self.params: dict[str, Any] = {}
-        self.cutoff, self.cutoffs_by_value = self._cutoffs(run_cutoff)
-        self.due = self._due()
+        self.cutoff, self.cutoffs_by_value = self._cutoffs(run_cutoff) if run_cutoff else (None, {})
+        self.due = self._due() if run_cutoff else sql.SQL("TRUE")
         self.held = (
             _fragment("held", subject_column=sql.Identifier(rule.subject_column))
             if rule.subject_column
@@ -78,9 +82,10 @@ class RuleStatements:
             due = sql.SQL("{} AND {}").format(due, _fragment("row_filter", column=sql.Identifier(rule.where.column)))
         return due
 
-    def statement(self, name: str, **extra: Any) -> sql.Composed:
+    def statement(self, name: str, *, heap: sql.Identifier | None = None, **extra: Any) -> sql.Composed:
+        """Statement NAME of include/sql/purge/ on the rule's table (or on one of its partitions, `heap`)."""
         return sql.SQL(sql_text(f"purge/{name}.sql")).format(
-            table=self.table, key=self.key, due=self.due, held=self.held, **extra
+            table=heap or self.table, key=self.key, due=self.due, held=self.held, **extra
         )
 
     def media_expression(self) -> sql.Composable:

@@ -9,7 +9,8 @@ from typing import Literal, Self
 from pydantic import Field, field_validator, model_validator
 
 from governance import settings
-from governance.policy import Code, CountryCode, DocumentRef, Identifier, Loaded, Strict, load_model
+from governance.policy import Code, CountryCode, DocumentRef, Identifier, Strict
+from governance.policy_files import Loaded, load_model
 
 RecipientCategory = Literal["ai_model_provider", "payment_processor", "cloud_provider", "law_enforcement"]
 GdprMechanism = Literal["adequacy", "sccs", "bcrs", "art49_derogation", "not_applicable"]

@@ -77,7 +77,7 @@ def publish(conn: psycopg.Connection, s3: Any, *, workflow: str, run_id: str, re
     bucket = bucket or settings.reports_bucket()
     digest = hashlib.sha256(body).hexdigest()
     suffix = object_key[object_key.rfind(".") :]
-    s3.put_object(
+    put = s3.put_object(
         Bucket=bucket,
         Key=object_key,
         Body=body,
@@ -85,7 +85,9 @@ def publish(conn: psycopg.Connection, s3: Any, *, workflow: str, run_id: str, re
         ChecksumAlgorithm="SHA256",
         Metadata={"sha256": digest, "workflow": workflow},
     )
-    stored = s3.get_object(Bucket=bucket, Key=object_key)["Body"].read()
+    version_id = put.get("VersionId")
+    read = {"VersionId": version_id} if version_id else {}
+    stored = s3.get_object(Bucket=bucket, Key=object_key, **read)["Body"].read()
     if hashlib.sha256(stored).hexdigest() != digest:
         raise ReportWriteError(f"s3://{bucket}/{object_key} did not read back with SHA-256 {digest}")
     with conn.transaction():
@@ -93,13 +95,12 @@ def publish(conn: psycopg.Connection, s3: Any, *, workflow: str, run_id: str, re
             sql_text("reports/index.sql"),
             {
                 "workflow": workflow, "run_id": run_id, "report_type": report_type, "period_start": period_start,
-                "period_end": period_end, "bucket": bucket, "object_key": object_key,
+                "period_end": period_end, "bucket": bucket, "object_key": object_key, "version_id": version_id,
                 "content_type": CONTENT_TYPES.get(suffix, "application/octet-stream"), "sha256": digest,
                 "size_bytes": len(body), "summary": Jsonb(summary),
             },
         ).fetchone()[0]
     return PublishedReport(bucket, object_key, digest, len(body), report_id)
-
 
 
 def publish_document(conn: psycopg.Connection, s3: Any, *, workflow: str, run_id: str, report_type: str,

@@ -29,7 +29,7 @@ def airflow_base_env(stack_env: dict[str, str], home: Path) -> dict[str, str]:
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
         AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"),
-        AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING",
+        AIRFLOW__LOGGING__LOGGING_LEVEL="INFO",  # what a user reads; leak checks search all of it
         PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
     )
     return env
@@ -55,16 +55,16 @@ def airflow_metadata(stack_env, tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def airflow_env(stack_env, airflow_metadata, db_url, buckets, monkeypatch) -> dict[str, str]:
-    """Environment for `airflow dags test` against this test's database and buckets."""
+def airflow_env(stack_env, airflow_metadata, db_url, workflow_url, buckets) -> dict[str, str]:
+    """Environment for `airflow dags test` against this test's database and buckets, with the
+    workflows connecting as their least-privileged role."""
     env = airflow_base_env(stack_env, airflow_metadata)
     env.update(
-        AIRFLOW_CONN_APP_DB=db_url,
+        AIRFLOW_CONN_APP_DB=workflow_url,
         APP_DB_URL=db_url,
         MEDIA_BUCKET=buckets.media,
         REPORTS_BUCKET=buckets.reports,
         ARCHIVE_BUCKET=buckets.archive,
-        GOVERNANCE_PSEUDONYM_KEY="test-pseudonym-key-of-at-least-32-chars",
     )
     return env
 

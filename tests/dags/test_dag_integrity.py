@@ -45,8 +45,10 @@ def test_retention_purge_shape(dagbag):
     assert str(dag.timetable.timezone) == "UTC"
     assert {"dry_run", "rules", "batch_size", "max_rows_per_rule"} <= set(dag.params)
     assert dag.params["dry_run"] is True
-    assert {task.task_id for task in dag.tasks} == {"plan", "purge", "report", "verdict"}
-    assert dag.get_task("report").outlets, "the purge must update the asset the data-quality checks wait on"
+    assert {task.task_id for task in dag.tasks} == {"plan", "purge", "report", "verdict", "completed"}
+    # The asset the data-quality checks wait on is updated by the last task only, after the verdict passed.
+    assert [task.task_id for task in dag.tasks if task.outlets] == ["completed"]
+    assert dag.get_task("completed").upstream_task_ids == {"verdict"}
 
 
 def test_parsing_imports_no_heavy_libraries():
@@ -89,4 +91,5 @@ def test_bad_policy_file_is_an_import_error_naming_file_key_and_reason(tmp_path)
     errors = json.loads(result.stdout.strip().splitlines()[-1])
     assert list(errors) == [str(ROOT / "dags" / "retention_purge.py")]
     message = next(iter(errors.values()))
-    assert f"PolicyError: {policy}: rules[5].period: 'thirteen months' is not a non-negative ISO 8601 period" in message
+    assert (f"PolicyError: {policy}: rules[5] (sessions).period: 'thirteen months' is not a non-negative ISO 8601 "
+            "period") in message

@@ -1,5 +1,3 @@
--- Delete a batch by key, checking again that each row is still due and not held: a row a
--- concurrent writer changed since the batch was chosen survives.
+-- Delete a batch's locked rows by key (lock_due.sql chose and locked them).
 DELETE FROM {table} AS t
-WHERE t.{key} = ANY(%(keys)s) AND {due} AND NOT ({held})
-RETURNING t.{key}
+WHERE t.{key} = ANY(%(keys)s)

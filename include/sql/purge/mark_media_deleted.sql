@@ -1,5 +1,5 @@
--- Record on the row that its media object is gone; the row itself stays.
+-- Record on the locked rows that their media object is gone; the rows themselves stay.
 UPDATE {table} AS t
 SET {marker_column} = %(marked_at)s
-WHERE t.{key} = ANY(%(keys)s) AND t.{marker_column} IS NULL AND NOT ({held})
+WHERE t.{key} = ANY(%(keys)s)
 RETURNING t.{key}

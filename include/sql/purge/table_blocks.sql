@@ -1,7 +1,21 @@
--- The heap blocks a table has now (the block walk's end) and its rows per block as of the
--- last VACUUM or ANALYZE (NULL when never measured).
-SELECT pg_relation_size(c.oid) / current_setting('block_size')::bigint AS blocks,
+-- The heap relations that hold a table's rows, for the block walk: the table itself, or every
+-- leaf partition of a partitioned table (a partitioned parent has no blocks of its own).
+-- For each: its blocks now (the walk's end) and its rows per block as of the last VACUUM or
+-- ANALYZE (NULL when never measured).
+WITH target AS (
+    SELECT c.oid, c.relkind
+    FROM pg_class AS c
+    JOIN pg_namespace AS n ON n.oid = c.relnamespace
+    WHERE n.nspname = %(schema)s AND c.relname = %(table)s
+), heaps AS (
+    SELECT oid FROM target WHERE relkind = 'r'
+    UNION ALL
+    SELECT tree.relid FROM target, pg_partition_tree(target.oid) AS tree WHERE target.relkind = 'p' AND tree.isleaf
+)
+SELECT n.nspname AS schema, c.relname AS relation,
+       pg_relation_size(c.oid) / current_setting('block_size')::bigint AS blocks,
        CASE WHEN c.reltuples > 0 AND c.relpages > 0 THEN c.reltuples / c.relpages END AS rows_per_block
-FROM pg_class AS c
+FROM heaps
+JOIN pg_class AS c ON c.oid = heaps.oid
 JOIN pg_namespace AS n ON n.oid = c.relnamespace
-WHERE n.nspname = %(schema)s AND c.relname = %(table)s
+ORDER BY n.nspname, c.relname

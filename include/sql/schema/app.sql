@@ -112,3 +112,4 @@ ALTER TABLE app.generations ADD COLUMN IF NOT EXISTS media_deleted_at timestampt
 -- When an account is erased, rows the law makes outlive it lose user_id and keep a keyed hash:
 ALTER TABLE app.payments ADD COLUMN IF NOT EXISTS user_pseudonym char(64);
 ALTER TABLE app.moderation_events ADD COLUMN IF NOT EXISTS user_pseudonym char(64);
+ALTER TABLE app.disclosures ADD COLUMN IF NOT EXISTS user_pseudonym char(64);

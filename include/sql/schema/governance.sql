@@ -27,9 +27,12 @@ CREATE TABLE IF NOT EXISTS governance.audit_ledger (
     counts        jsonb NOT NULL DEFAULT '{}'::jsonb,
     details       jsonb NOT NULL DEFAULT '{}'::jsonb,
     prev_hash     char(64) NOT NULL,
-    entry_hash    char(64) NOT NULL UNIQUE
+    entry_hash    char(64) NOT NULL UNIQUE,
+    entry_mac     char(64)  -- HMAC-SHA256(ledger key, entry_hash): only the key's holder can append
 );
 CREATE INDEX IF NOT EXISTS audit_ledger_run_idx ON governance.audit_ledger (workflow, run_id);
+-- A ledger created before entries were signed; its earlier entries stay unsigned.
+ALTER TABLE governance.audit_ledger ADD COLUMN IF NOT EXISTS entry_mac char(64);
 
 -- Defence in depth: the ledger refuses UPDATE, DELETE and TRUNCATE. Verification still
 -- detects tampering by anyone able to bypass this (a superuser, a restore from backup).
@@ -51,7 +54,9 @@ CREATE TRIGGER audit_ledger_no_truncate
     BEFORE TRUNCATE ON governance.audit_ledger
     FOR EACH STATEMENT EXECUTE FUNCTION governance.refuse_ledger_change();
 
--- Every report the workflows write, where it is, and its checksum.
+-- Every report the workflows write, where it is, and its checksum. Rows are only ever added
+-- (the workflows' role may not UPDATE or DELETE them): a rerun that writes different bytes
+-- under the same key adds a row for the new version.
 CREATE TABLE IF NOT EXISTS governance.report_index (
     report_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     workflow      text NOT NULL,
@@ -66,8 +71,12 @@ CREATE TABLE IF NOT EXISTS governance.report_index (
     size_bytes    bigint NOT NULL CHECK (size_bytes >= 0),
     summary       jsonb NOT NULL DEFAULT '{}'::jsonb,
     created_at    timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (workflow, run_id, report_type, object_key)
+    version_id    text
 );
+ALTER TABLE governance.report_index ADD COLUMN IF NOT EXISTS version_id text;
+-- Earlier versions rewrote a rerun's row in place; now one row per distinct object content.
+ALTER TABLE governance.report_index DROP CONSTRAINT IF EXISTS report_index_workflow_run_id_report_type_object_key_key;
+CREATE UNIQUE INDEX IF NOT EXISTS report_index_object_content_idx ON governance.report_index (bucket, object_key, sha256);
 CREATE INDEX IF NOT EXISTS report_index_workflow_idx ON governance.report_index (workflow, created_at DESC);
 
 -- Moderation-log archive objects: what was archived, where, and its verified checksum.
@@ -104,21 +113,57 @@ CREATE TABLE IF NOT EXISTS governance.dq_results (
 );
 CREATE INDEX IF NOT EXISTS dq_results_run_idx ON governance.dq_results (run_id);
 
--- Progress of each purge rule in each run, updated in the same transaction as every batch,
--- so the counts survive a crash: a rerun continues them, and the ledger records them.
-CREATE TABLE IF NOT EXISTS governance.purge_runs (
-    run_id             text NOT NULL,
-    rule               text NOT NULL,
-    cutoff             timestamptz NOT NULL,
-    policy_sha256      char(64) NOT NULL,
-    started_at         timestamptz NOT NULL DEFAULT now(),
-    finished_at        timestamptz,
-    rows_deleted       bigint NOT NULL DEFAULT 0,
-    rows_pseudonymised bigint NOT NULL DEFAULT 0,
-    rows_media_marked  bigint NOT NULL DEFAULT 0,
-    objects_deleted    bigint NOT NULL DEFAULT 0,
-    batches            bigint NOT NULL DEFAULT 0,
-    error              text,
-    PRIMARY KEY (run_id, rule)
+-- One row per rule (or erasure) per run of every deleting workflow: the shared run lifecycle
+-- (governance.lifecycle). Counts are a jsonb object of named counters, added to in the same
+-- transaction as every batch, so they survive a crash: a rerun continues them, and the
+-- ledger records them. `error` holds the error class, SQLSTATE and step, never a message.
+CREATE TABLE IF NOT EXISTS governance.rule_runs (
+    workflow       text NOT NULL,
+    run_id         text NOT NULL,
+    rule           text NOT NULL,
+    target_table   text,
+    cutoff         timestamptz,
+    policy_sha256  char(64),
+    state          text NOT NULL DEFAULT 'running'
+                   CHECK (state IN ('running', 'completed', 'failed', 'refused', 'interrupted')),
+    started_at     timestamptz NOT NULL DEFAULT now(),
+    finished_at    timestamptz,
+    counts         jsonb NOT NULL DEFAULT '{}'::jsonb,
+    batches        bigint NOT NULL DEFAULT 0,
+    error          jsonb,
+    backend_pid    integer,
+    PRIMARY KEY (workflow, run_id, rule)
 );
-CREATE INDEX IF NOT EXISTS purge_runs_unfinished_idx ON governance.purge_runs (rule) WHERE finished_at IS NULL;
+CREATE INDEX IF NOT EXISTS rule_runs_running_idx ON governance.rule_runs (workflow, rule) WHERE state = 'running';
+
+-- Sum two objects of counters key by key (a key missing on one side counts as 0).
+CREATE OR REPLACE FUNCTION governance.add_counts(total jsonb, delta jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(jsonb_object_agg(key, amount), '{}'::jsonb)
+    FROM (SELECT key, sum(value::bigint) AS amount
+          FROM (SELECT key, value FROM jsonb_each_text(total)
+                UNION ALL
+                SELECT key, value FROM jsonb_each_text(delta)) AS both_sides
+          GROUP BY key) AS summed
+$$;
+
+-- Upgrade: governance.purge_runs (one column per counter, error as text) becomes rule_runs.
+-- Its error text is dropped on the way: it could hold row values.
+DO $$
+BEGIN
+    IF to_regclass('governance.purge_runs') IS NOT NULL THEN
+        INSERT INTO governance.rule_runs (workflow, run_id, rule, cutoff, policy_sha256, state, started_at,
+                                          finished_at, counts, batches, error)
+        SELECT 'retention_purge', run_id, rule, cutoff, policy_sha256,
+               CASE WHEN finished_at IS NULL THEN 'running' WHEN error IS NULL THEN 'completed' ELSE 'failed' END,
+               started_at, finished_at,
+               jsonb_build_object('rows_deleted', rows_deleted, 'rows_pseudonymised', rows_pseudonymised,
+                                  'rows_media_marked', rows_media_marked, 'objects_deleted', objects_deleted),
+               batches,
+               CASE WHEN error IS NOT NULL THEN '{"error_class": "unknown (recorded before upgrade)"}'::jsonb END
+        FROM governance.purge_runs
+        ON CONFLICT DO NOTHING;
+        DROP TABLE governance.purge_runs;
+    END IF;
+END
+$$;

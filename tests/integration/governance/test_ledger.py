@@ -14,14 +14,13 @@ from psycopg.rows import dict_row
 
 from governance import ledger
 from governance.ledger import (
-    GENESIS_HASH,
-    LedgerEntry,
     LedgerIntegrityError,
     append,
     entries_for_run,
     verify,
     verify_or_raise,
 )
+from governance.ledger_entry import GENESIS_HASH, HASHED_COLUMNS, LedgerEntry, compute_entry_hash
 
 pytestmark = pytest.mark.integration
 
@@ -83,7 +82,7 @@ def _rehash_from(db_url: str, first: int) -> None:
         if row["seq"] < first:
             continue
         row["prev_hash"] = prev_hash
-        prev_hash = ledger.compute_entry_hash(row)
+        prev_hash = compute_entry_hash(row)
         _set_row(db_url, row["seq"], {"prev_hash": row["prev_hash"], "entry_hash": prev_hash})
 
 
@@ -238,7 +237,7 @@ def test_changed_row_with_its_own_hash_recomputed_breaks_the_next_link(db_url, c
     conn.commit()
     row = _rows(db_url, 3)[3]
     row["counts"] = {"rows_deleted": 0, "batches": 1}
-    _set_row(db_url, 3, {"counts": row["counts"], "entry_hash": ledger.compute_entry_hash(row)})
+    _set_row(db_url, 3, {"counts": row["counts"], "entry_hash": compute_entry_hash(row)})
     result = verify(conn)
     assert (result.ok, result.first_broken_seq) == (False, 4)
     assert result.reason.startswith(ledger.REASON_CHAIN_BROKEN)
@@ -294,7 +293,7 @@ def test_anchor_with_a_different_hash_is_detected(conn):
     ("columns", "reason"),
     [
         (("workflow", "action", "rule", "counts", "details"), ledger.REASON_CONTENT_CHANGED),
-        ((*(c for c in ledger.HASHED_COLUMNS if c != "seq"), "entry_hash"), ledger.REASON_CHAIN_BROKEN),
+        ((*(c for c in HASHED_COLUMNS if c != "seq"), "entry_hash"), ledger.REASON_CHAIN_BROKEN),
     ],
     ids=["contents", "whole-rows"],
 )
@@ -324,7 +323,7 @@ def test_entries_for_run_returns_that_runs_rows_in_order(conn):
     assert rows[0]["counts"] == {"rows_deleted": 1, "batches": 1}
     assert rows[0]["cutoff"] == CUTOFF
     assert (rows[1]["rule"], rows[1]["cutoff"], rows[1]["details"]) == (None, None, {"note": "é"})
-    assert all(ledger.compute_entry_hash(row) == row["entry_hash"] for row in rows)
+    assert all(compute_entry_hash(row) == row["entry_hash"] for row in rows)
     assert entries_for_run(conn, "retention_purge", "run_missing") == []
 
 

@@ -18,34 +18,29 @@ import pytest
 from dateutil.relativedelta import relativedelta
 
 from governance import ledger
+from governance.errors import StepFailed
 from governance.policy import load_retention_policy
-from governance.purge import (
-    MediaDeletionError,
-    PurgeSettings,
-    RuleConfigurationError,
-    SafetyCapExceeded,
-    pseudonym,
-    purge_rule,
-)
+from governance.pseudonyms import pseudonym
+from governance.purge import PurgeSettings, purge_rule
 from governance.storage import list_keys
+from tests.conftest import LEDGER_KEY, PSEUDONYM_KEY
 from tests.factories import CUTOFF, SECOND, Data
 
 pytestmark = pytest.mark.integration
 
-KEY = "k" * 40
+KEY = PSEUDONYM_KEY
 
 
 @pytest.fixture
-def purge(db_url, s3, buckets, monkeypatch):
-    """Run one rule on this test's database and buckets; returns its outcome."""
-    monkeypatch.setenv("GOVERNANCE_PSEUDONYM_KEY", KEY)
+def purge(workflow_url, s3, buckets):
+    """Run one rule on this test's database and buckets, as the workflows' role; returns its outcome."""
     policy = load_retention_policy()
 
-    def run(rule, *, run_id="run-1", dry_run=False, batch_size=2, max_rows=10_000, client=None):
-        settings = PurgeSettings(run_id=run_id, run_cutoff=CUTOFF, dry_run=dry_run, batch_size=batch_size,
+    def run(rule, *, run_id="run-1", dry_run=False, batch_size=2, max_rows=10_000, client=None, cutoff=CUTOFF):
+        settings = PurgeSettings(run_id=run_id, run_cutoff=cutoff, dry_run=dry_run, batch_size=batch_size,
                                  max_rows_per_rule=max_rows, media_bucket=buckets.media)
-        with psycopg.connect(db_url, autocommit=True) as conn:
-            return purge_rule(conn, client or s3, policy, rule, settings)
+        with psycopg.connect(workflow_url, autocommit=True) as conn:
+            return purge_rule(conn, client or s3, policy=policy, rule=rule, settings=settings)
 
     return run
 
@@ -99,7 +94,7 @@ def test_rule_removes_a_row_one_second_past_its_period_and_keeps_one_a_second_sh
     assert not exists(conn, table, key_column, expired)
     assert exists(conn, table, key_column, kept_young)
     assert exists(conn, table, key_column, kept_exact)
-    assert outcome.rows_deleted == 1
+    assert outcome.counts["rows_deleted"] == 1
 
 
 def test_deleted_account_boundary_is_thirty_days_after_deletion(purge, data, conn):
@@ -112,14 +107,14 @@ def test_deleted_account_boundary_is_thirty_days_after_deletion(purge, data, con
     assert not exists(conn, "users", "user_id", erased)
     assert exists(conn, "users", "user_id", kept)
     assert exists(conn, "users", "user_id", living)
-    assert outcome.rows_deleted == 1
+    assert outcome.counts["rows_deleted"] == 1
 
 
 def test_erasure_removes_personal_data_and_media_and_pseudonymises_what_must_outlive_it(
     purge, data, conn, s3, buckets
 ):
-    """An erased account loses every personal row and media object; payments and critical
-    moderation events stay, pseudonymised; standard moderation events are left to the archival."""
+    """An erased account loses every personal row and media object; payments and moderation
+    events stay, pseudonymised, for their own periods."""
     user = data.user(deleted_at=CUTOFF - timedelta(days=31))
     other = data.user(deleted_at=CUTOFF - timedelta(days=40))
     data.session(user, created_at=CUTOFF - timedelta(days=2))
@@ -145,13 +140,15 @@ def test_erasure_removes_personal_data_and_media_and_pseudonymises_what_must_out
                         (payment,)).fetchone() == (None, expected)
     assert conn.execute("SELECT user_id, user_pseudonym FROM app.moderation_events WHERE event_id = %s",
                         (critical,)).fetchone() == (None, expected)
+    # Standard events are kept for their own 90 days too, without the person (the archival deletes them).
     assert conn.execute("SELECT user_id, user_pseudonym FROM app.moderation_events WHERE event_id = %s",
-                        (standard,)).fetchone() == (user, None)
+                        (standard,)).fetchone() == (None, expected)
     other_pseudonym = conn.execute("SELECT user_pseudonym FROM app.payments WHERE payment_id = %s",
                                    (other_payment,)).fetchone()[0]
     assert other_pseudonym != expected
-    assert outcome.rows_pseudonymised == 3
-    assert outcome.objects_deleted == 2
+    assert outcome.counts["rows_pseudonymised"] == 4
+    assert outcome.counts["objects_deleted"] == 2
+    assert outcome.counts["subjects_erased"] == 2
 
 
 def test_pseudonyms_keep_no_link_to_the_person(purge, data, conn):
@@ -166,8 +163,10 @@ def test_pseudonyms_keep_no_link_to_the_person(purge, data, conn):
     assert "424242" not in text.replace(str(payment), "")
     assert "example.com" not in text
     stored = conn.execute("SELECT user_pseudonym FROM app.payments WHERE payment_id = %s", (payment,)).fetchone()[0]
-    assert stored != hashlib.sha256(b"users:424242").hexdigest()
-    assert stored != pseudonym(b"another key of at least 32 bytes!!", "users", user)
+    # It is the keyed hash made with the deployment's secret key, and no unkeyed hash anyone could recompute.
+    assert stored == pseudonym(KEY.encode(), "users", user)
+    unkeyed = {hashlib.sha256(text).hexdigest() for text in (b"424242", b"users:424242", b"user424242@example.com")}
+    assert stored not in unkeyed
 
 
 def test_legal_hold_exempts_every_rule_until_released(purge, data, conn):
@@ -183,7 +182,7 @@ def test_legal_hold_exempts_every_rule_until_released(purge, data, conn):
     assert exists(conn, "users", "user_id", held)
     assert exists(conn, "sessions", "session_id", old_session)
     assert not exists(conn, "users", "user_id", released)
-    assert (sessions.held, sessions.rows_deleted) == (1, 0)
+    assert (sessions.held, sessions.counts["rows_deleted"]) == (1, 0)
     assert (accounts.held, accounts.eligible) == (1, 1)
 
 
@@ -202,8 +201,8 @@ def test_prohibited_content_media_is_deleted_whatever_its_age_and_the_row_record
     conn.rollback()
     marks = dict(conn.execute("SELECT generation_id, media_deleted_at IS NOT NULL FROM app.generations").fetchall())
     assert marks == {flagged: True, clean: False}
-    assert (outcome.rows_media_marked, outcome.objects_deleted) == (1, 1)
-    assert purge("prohibited_content", run_id="run-2").rows_media_marked == 0
+    assert (outcome.counts["rows_media_marked"], outcome.counts["objects_deleted"]) == (1, 1)
+    assert purge("prohibited_content", run_id="run-2").counts["rows_media_marked"] == 0
 
 
 def seed_everything(data: Data) -> None:
@@ -233,14 +232,16 @@ def test_second_run_of_the_same_date_changes_nothing(purge, data, conn, s3, buck
     """Rerunning the same cutoff (as a retry, or as a new run) deletes nothing more and leaves every table as it was."""
     seed_everything(data)
     first = [purge(rule) for rule in RULES]
-    assert sum(outcome.rows_deleted for outcome in first) > 0
+    assert sum(outcome.counts["rows_deleted"] for outcome in first) > 0
     digest, objects = table_digest(conn), set(list_keys(s3, buckets.media))
     retry = [purge(rule) for rule in RULES]
     rerun = [purge(rule, run_id="run-2") for rule in RULES]
     assert table_digest(conn) == digest
     assert set(list_keys(s3, buckets.media)) == objects
-    assert [o.rows_deleted for o in retry] == [o.rows_deleted for o in first]  # a retry reports the run's totals
-    assert all(o.rows_deleted == o.rows_pseudonymised == o.objects_deleted == 0 for o in rerun)
+    # A rerun of a run that completed does nothing more, and says so; it reports the run's totals.
+    assert [o.state for o in retry] == ["already_completed"] * len(RULES)
+    assert [o.counts for o in retry] == [o.counts for o in first]
+    assert not any(o.counts for o in rerun)
     assert ledger.verify(conn).ok
 
 
@@ -257,8 +258,10 @@ def test_every_rule_leaves_a_ledger_entry_with_its_counts(purge, data, conn):
     assert completed["target_table"] == "app.sessions"
     assert completed["policy_sha256"] == policy.sha256
     assert completed["cutoff"] == CUTOFF - relativedelta(months=13)
-    assert completed["counts"]["rows_deleted"] == outcome.rows_deleted == 1
+    assert completed["counts"]["rows_deleted"] == outcome.counts["rows_deleted"] == 1
     assert entries[0]["counts"] == {"eligible": 1, "held": 0}
+    assert completed["details"] == {}
+    assert ledger.verify(conn, key=LEDGER_KEY.encode()).ok
 
 
 def test_dry_run_deletes_nothing_and_previews_the_counts(purge, data, conn, s3, buckets):
@@ -279,7 +282,7 @@ def test_safety_cap_stops_a_rule_before_it_deletes_anything(purge, data, conn):
     user = data.user()
     sessions = [data.session(user, created_at=CUTOFF - relativedelta(years=2)) for _ in range(5)]
     data.commit()
-    with pytest.raises(SafetyCapExceeded, match=r"'sessions': 5 rows are due, more than max_rows_per_rule=3"):
+    with pytest.raises(StepFailed, match=r"'sessions': 5 rows are due, more than max_rows_per_rule=3"):
         purge("sessions", max_rows=3)
     assert all(exists(conn, "sessions", "session_id", session) for session in sessions)
 
@@ -291,13 +294,15 @@ def test_rule_naming_a_missing_column_fails_by_name_and_others_still_run(purge, 
     session = data.session(user, created_at=CUTOFF - relativedelta(years=2))
     conn.execute("ALTER TABLE app.usage_events RENAME COLUMN created_at TO occurred_at")
     data.commit()
-    with pytest.raises(RuleConfigurationError, match=r"'usage_events'.*column app.usage_events.created_at"):
+    with pytest.raises(StepFailed, match=r"'usage_events'.*column app.usage_events.created_at") as refused:
         purge("usage_events")
+    assert refused.value.permanent
     assert exists(conn, "usage_events", "event_id", event)
     purge("sessions")
     assert not exists(conn, "sessions", "session_id", session)
-    failed = conn.execute("SELECT error FROM governance.purge_runs WHERE rule = 'usage_events'").fetchone()[0]
-    assert "does not exist" in failed
+    state, failure = conn.execute("SELECT state, error FROM governance.rule_runs WHERE rule = 'usage_events'").fetchone()
+    assert state == "refused"
+    assert failure["step"] == "check" and "does not exist" in failure["reason"]
 
 
 def test_unreachable_s3_fails_clearly_and_keeps_the_rows(purge, data, conn):
@@ -310,7 +315,7 @@ def test_unreachable_s3_fails_clearly_and_keeps_the_rows(purge, data, conn):
     data.commit()
     dead = boto3.client("s3", endpoint_url="http://127.0.0.1:9", region_name="us-east-1",
                         config=Config(connect_timeout=1, retries={"max_attempts": 1}))
-    with pytest.raises(MediaDeletionError, match="cannot reach S3"):
+    with pytest.raises(StepFailed, match=r"S3 failed while listing object versions .*EndpointConnectionError"):
         purge("deleted_generations", client=dead)
     assert exists(conn, "generations", "generation_id", generation)
 
@@ -347,7 +352,7 @@ def test_rows_inserted_by_a_concurrent_writer_survive(purge, data, conn, db_url)
     # New rows behind the key walk survive; old-dated ones the walk had not reached yet may go, as they are due.
     assert {key for key in inserted if key % 2 == 0} <= surviving
     assert conn.execute("SELECT count(*) FROM app.sessions WHERE session_id < 10000000").fetchone() == (0,)
-    assert outcome.rows_deleted >= 3000
+    assert outcome.counts["rows_deleted"] >= 3000
 
 
 WORKER = """
@@ -360,12 +365,19 @@ from governance.purge import PurgeSettings, purge_rule
 from governance.storage import client_from_env
 run = PurgeSettings(run_id="killed-run", run_cutoff=datetime.fromisoformat(sys.argv[1]), dry_run=False,
                     batch_size=5, max_rows_per_rule=100000, media_bucket=os.environ["MEDIA_BUCKET"])
-with psycopg.connect(os.environ["APP_DB_URL"], autocommit=True) as conn:
-    purge_rule(conn, client_from_env(), load_retention_policy(), "deleted_generations", run)
+with psycopg.connect(os.environ["WORKFLOW_URL"], autocommit=True) as conn:
+    purge_rule(conn, client_from_env(), policy=load_retention_policy(), rule="deleted_generations", settings=run)
 """
 
 
-def test_purge_killed_midway_then_rerun_loses_nothing_and_orphans_nothing(purge, data, conn, db_url, s3, buckets):
+def batches_of(watcher, run_id: str) -> int:
+    row = watcher.execute("SELECT batches FROM governance.rule_runs WHERE run_id = %s", (run_id,)).fetchone()
+    return row[0] if row else 0
+
+
+def test_purge_killed_midway_then_rerun_loses_nothing_and_orphans_nothing(
+    purge, data, conn, db_url, workflow_url, s3, buckets
+):
     """SIGKILL in the middle of a rule, then a rerun: every due row and object is gone, every other one stays,
     no row points at a missing object, and the ledger accounts for the killed run's deletions."""
     user = data.user()
@@ -373,13 +385,11 @@ def test_purge_killed_midway_then_rerun_loses_nothing_and_orphans_nothing(purge,
     kept = {data.generation(user) for _ in range(20)}
     data.commit()
     root = Path(__file__).resolve().parents[3]
-    worker = subprocess.Popen([sys.executable, "-c", WORKER, CUTOFF.isoformat()], env=dict(os.environ), cwd=root)
+    worker = subprocess.Popen([sys.executable, "-c", WORKER, CUTOFF.isoformat()],
+                              env={**os.environ, "WORKFLOW_URL": workflow_url}, cwd=root)
     deadline = time.monotonic() + 60
     with psycopg.connect(db_url, autocommit=True) as watcher:
-        while time.monotonic() < deadline:
-            row = watcher.execute("SELECT batches FROM governance.purge_runs WHERE run_id = 'killed-run'").fetchone()
-            if row and row[0] >= 3:
-                break
+        while time.monotonic() < deadline and batches_of(watcher, "killed-run") < 3:
             time.sleep(0.01)
     worker.send_signal(signal.SIGKILL)
     worker.wait()
@@ -397,15 +407,19 @@ def test_purge_killed_midway_then_rerun_loses_nothing_and_orphans_nothing(purge,
     assert set(rows.values()) == objects  # no row without its object, no object without its row
     entries = ledger.entries_for_run(conn, "retention_purge", "killed-run")
     assert [entry["action"] for entry in entries] == ["purge_started", "purge_interrupted"]
-    killed_deleted = entries[-1]["counts"]["rows_deleted"]
-    assert killed_deleted + outcome.rows_deleted == len(due)
-    assert ledger.verify(conn).ok
+    killed = entries[-1]["counts"]
+    assert killed["rows_deleted"] + outcome.counts["rows_deleted"] == len(due)
+    # Each object is counted once: by the killed run, by the rerun, or (deleted by the killed run in the batch
+    # it was killed in, whose counts never committed) as already absent when the rerun deleted its row.
+    assert (killed["objects_deleted"] + outcome.counts["objects_deleted"] + outcome.counts["objects_already_absent"]
+            == len(due))
+    assert ledger.verify(conn, key=LEDGER_KEY.encode()).ok
 
 
 def test_dropped_connection_mid_rule_fails_clearly_and_the_rerun_accounts_for_it(
-    purge, data, conn, db_url, s3, buckets
+    purge, data, conn, db_url, workflow_url, s3, buckets
 ):
-    """When the database connection drops mid-rule, the purge raises the connection error (not a
+    """When the database connection drops mid-rule, the purge fails naming the connection error (not a
     secondary one), and the next run finishes the work and records the dropped run's counts."""
     user = data.user()
     due = {data.generation(user, deleted_at=CUTOFF - timedelta(days=1)) for _ in range(300)}
@@ -417,8 +431,8 @@ def test_dropped_connection_mid_rule_fails_clearly_and_the_rerun_accounts_for_it
 
     def run():
         try:
-            with psycopg.connect(db_url, autocommit=True, application_name="purge-under-test") as purge_conn:
-                purge_rule(purge_conn, s3, policy, "deleted_generations", settings)
+            with psycopg.connect(workflow_url, autocommit=True, application_name="purge-under-test") as purge_conn:
+                purge_rule(purge_conn, s3, policy=policy, rule="deleted_generations", settings=settings)
         except BaseException as exc:  # the thread reports what the caller would see
             errors.append(exc)
 
@@ -426,19 +440,17 @@ def test_dropped_connection_mid_rule_fails_clearly_and_the_rerun_accounts_for_it
     thread.start()
     with psycopg.connect(db_url, autocommit=True) as admin:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            row = admin.execute("SELECT batches FROM governance.purge_runs WHERE run_id = 'dropped-run'").fetchone()
-            if row and row[0] >= 3:
-                break
+        while time.monotonic() < deadline and batches_of(admin, "dropped-run") < 3:
             time.sleep(0.01)
         admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                       " WHERE application_name = 'purge-under-test'")
     thread.join(60)
     assert len(errors) == 1
-    assert isinstance(errors[0], psycopg.OperationalError)
-    # The drop itself, as the server or the socket reported it; not a later "the connection is lost".
-    assert re.search(r"terminating connection due to administrator command|server closed the connection",
-                     str(errors[0]))
+    # The drop itself, by class and SQLSTATE (57P01 admin_shutdown, or none when the socket reported it first);
+    # never the server's message, and not a later "the connection is lost".
+    assert isinstance(errors[0], StepFailed)
+    assert re.search(r"(AdminShutdown \(57P01\)|OperationalError) in step ", str(errors[0]))
+    assert errors[0].__cause__ is None and errors[0].__suppress_context__
 
     outcome = purge("deleted_generations", run_id="after-drop")
 
@@ -448,4 +460,4 @@ def test_dropped_connection_mid_rule_fails_clearly_and_the_rerun_accounts_for_it
     assert not list(list_keys(s3, buckets.media))
     entries = ledger.entries_for_run(conn, "retention_purge", "dropped-run")
     assert [entry["action"] for entry in entries] == ["purge_started", "purge_interrupted"]
-    assert entries[-1]["counts"]["rows_deleted"] + outcome.rows_deleted == len(due)
+    assert entries[-1]["counts"]["rows_deleted"] + outcome.counts["rows_deleted"] == len(due)

@@ -1,4 +1,4 @@
-"""Policy files: the shipped ones validate, and a bad file fails with file, key path and reason."""
+"""Policy files: the shipped ones validate, and a bad file fails with file, key path, rule and reason."""
 
 from datetime import UTC, datetime
 from pathlib import Path
@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from governance.policy import Period, PolicyError, load_retention_policy
+from governance.policy import Period, load_retention_policy
+from governance.policy_files import PolicyError
 from governance.register import load_transfer_register
 from governance.settings import policy_dir
 
@@ -54,14 +55,18 @@ def test_policy_version_is_the_file_sha256(tmp_path):
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (lambda d: d["rules"][0].update(period="P-3D"), "rules[0].period: 'P-3D' is not a non-negative ISO 8601"),
-        (lambda d: d["rules"][0].update(period="30 days"), "rules[0].period: '30 days' is not"),
-        (lambda d: d["rules"][1].update(colour="red"), "rules[1].colour: Extra inputs are not permitted"),
-        (lambda d: d["rules"][2].update(table="Uploads; DROP TABLE x"), "rules[2].table: String should match"),
-        (lambda d: d["rules"][0].update(category="secrets"), "rules[0].category: Input should be"),
-        (lambda d: d["rules"][3].update(flagged_by=None), "rules[3]: action 'delete_media' needs flagged_by"),
+        (lambda d: d["rules"][0].update(period="P-3D"), "rules[0] (deleted_accounts).period: 'P-3D' is not a non-negative ISO 8601"),
+        (lambda d: d["rules"][0].update(period="30 days"), "rules[0] (deleted_accounts).period: '30 days' is not"),
+        (lambda d: d["rules"][1].update(colour="red"), "rules[1] (deleted_generations).colour: Extra inputs are not permitted"),
+        (lambda d: d["rules"][2].update(table="Uploads; DROP TABLE x"), "rules[2] (deleted_uploads).table: String should match"),
+        (lambda d: d["rules"][0].update(category="secrets"), "rules[0] (deleted_accounts).category: Input should be"),
+        (lambda d: d["rules"][3].update(flagged_by=None), "rules[3] (prohibited_content): action 'delete_media' needs flagged_by"),
         (lambda d: d["rules"][4].update(period="P1Y"), "exactly one of period and period_by"),
-        (lambda d: d["rules"][4]["period_by"]["periods"].update(de="P1Y"), "rules[4].period_by.periods.de"),
+        (lambda d: d["rules"][4]["period_by"]["periods"].update(de="P1Y"), "rules[4] (payments).period_by.periods.de"),
+        (lambda d: d["rules"][5].update(period="P99999Y"), "rules[5] (sessions).period: 'P99999Y' is longer than P100Y"),
+        (lambda d: d["rules"][4]["period_by"]["periods"].update(RU="P101Y"), "periods.RU: 'P101Y' is longer than"),
+        (lambda d: d["rules"][5].pop("subject_column"), "rules[5] (sessions): subject_column is required"),
+        (lambda d: d["rules"][5].update(personal_data=False), "personal_data: false contradicts subject_column"),
         (lambda d: d["rules"][1].update(name="deleted_accounts"), "rule name 'deleted_accounts' is used twice"),
         (lambda d: d.pop("subject"), "subject: Field required"),
         (lambda d: d["defaults"].update(batch_size=0), "defaults.batch_size: Input should be greater than"),
@@ -80,10 +85,10 @@ def test_bad_retention_file_names_file_key_and_reason(tmp_path, change, expected
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (lambda d: d["recipients"][0].update(gdpr_mechanism="handshake"), "recipients[0].gdpr_mechanism"),
-        (lambda d: d["recipients"][0].update(countries=["usa"]), "recipients[0].countries[0]"),
+        (lambda d: d["recipients"][0].update(gdpr_mechanism="handshake"), "recipients[0] (openai).gdpr_mechanism"),
+        (lambda d: d["recipients"][0].update(countries=["usa"]), "recipients[0] (openai).countries[0]"),
         (lambda d: d["recipients"][1].update(code="openai"), "recipient code used twice: openai"),
-        (lambda d: d["recipients"][0].update(category="friends"), "recipients[0].category"),
+        (lambda d: d["recipients"][0].update(category="friends"), "recipients[0] (openai).category"),
         (lambda d: d["recipients"][0]["shows_up_in"][0].update(column="Model-Provider"), "shows_up_in[0].column"),
         (lambda d: d["recipients"][6].update(countries=["DE"]), "'domestic' needs countries [RU]"),
     ],
@@ -143,3 +148,21 @@ def test_unparseable_periods_are_refused(text):
     """Only non-negative Y/M/D periods are accepted."""
     with pytest.raises(ValueError, match="ISO 8601"):
         Period.parse(text)
+
+
+def test_a_rule_without_a_subject_column_may_only_say_it_holds_no_personal_data(tmp_path):
+    """A rule whose rows cannot be traced to a person could not honour legal holds, so it is refused;
+    only a table declared free of personal data may go without one."""
+    def no_subject(data):
+        data["rules"][5].pop("subject_column")
+        data["rules"][5]["personal_data"] = False
+
+    policy = load_retention_policy(write_variant(tmp_path, RETENTION, no_subject)).model
+    assert policy.rule("sessions").subject_column is None
+
+
+def test_period_bound_is_inclusive():
+    """P100Y is the longest period a rule may have; its cutoff is still a real date."""
+    assert Period.parse("P100Y").before(datetime(2026, 1, 1, tzinfo=UTC)) == datetime(1926, 1, 1, tzinfo=UTC)
+    with pytest.raises(ValueError, match="longer than P100Y"):
+        Period.parse("P1200M1D")

@@ -1,4 +1,4 @@
-"""What every governance DAG shares: start date, owner, retries and the failure callback."""
+"""What every governance DAG shares: start date, owner, retries, time limits and the failure alert."""
 
 from __future__ import annotations
 
@@ -9,19 +9,34 @@ from typing import Any
 
 START_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 OWNER = "data-governance"
+# A task that runs longer than this is stuck (a lock it cannot get, an S3 call that hangs):
+# it is stopped and retried rather than holding its rule's lock all night.
+TASK_TIMEOUT = timedelta(hours=3)
+RUN_TIMEOUT = timedelta(hours=8)  # dagrun_timeout: a nightly run must end before the next one
 
 log = logging.getLogger("governance.alerts")
 
 
 def failure_summary(context: Mapping[str, Any]) -> str:
-    """One line for on-call: which workflow, task and run failed, and why (no data values)."""
+    """One line for on-call: which workflow, task and run failed, and why (no data values).
+
+    Only the product's own errors keep their message; any other error is named by its class
+    (a database or S3 message can quote row values)."""
+    from governance.errors import GovernanceError, error_code
+
     ti = context.get("ti") or context.get("task_instance")
     dag_id = getattr(ti, "dag_id", "?")
     task_id = getattr(ti, "task_id", "?")
     map_index = getattr(ti, "map_index", -1)
     task = f"{task_id}[{map_index}]" if map_index not in (None, -1) else task_id
     error = context.get("exception")
-    reason = f"{type(error).__name__}: {error}" if error else "no exception recorded"
+    if error is None:
+        reason = "no exception recorded"
+    elif isinstance(error, GovernanceError) or type(error).__module__.startswith("airflow."):
+        reason = f"{type(error).__name__}: {error}"
+    else:
+        code = error_code(error)
+        reason = f"{type(error).__name__}{f' ({code})' if code else ''}; see the task log"
     return f"GOVERNANCE ALERT {dag_id}.{task} failed in run {context.get('run_id', '?')}: {reason}"
 
 
@@ -38,6 +53,7 @@ def default_args(**overrides: Any) -> dict[str, Any]:
         "owner": OWNER,
         "retries": 2,
         "retry_delay": timedelta(minutes=5),
+        "execution_timeout": TASK_TIMEOUT,
         "on_failure_callback": notify_failure,
         **overrides,
     }

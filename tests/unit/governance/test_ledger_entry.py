@@ -1,4 +1,4 @@
-"""The ledger's canonical JSON and entry validation, without a database."""
+"""The ledger's canonical JSON, entry validation and signatures, without a database."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from governance import ledger
-from governance.ledger import GENESIS_HASH, LedgerEntry, canonical_json, compute_entry_hash, entry_fields
+from governance import ledger_entry as ledger
+from governance.ledger_entry import GENESIS_HASH, LedgerEntry, canonical_json, compute_entry_hash, entry_fields
 
 RECORDED = datetime(2026, 1, 2, 3, 4, 5, 600, tzinfo=UTC)
 

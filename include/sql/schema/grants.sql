@@ -1,0 +1,33 @@
+-- What each group role of roles.sql may do in this database. Idempotent; skipped for a role
+-- that does not exist. Nobody but the owner may change the ledger or the report index:
+-- the workflows append to them, auditors read them, the application cannot touch them.
+DO $$
+BEGIN
+    REVOKE ALL ON ALL TABLES IN SCHEMA governance FROM PUBLIC;
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'app_writer') THEN
+        GRANT USAGE ON SCHEMA app TO app_writer;
+        GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA app TO app_writer;
+        ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO app_writer;
+        REVOKE ALL ON ALL TABLES IN SCHEMA governance FROM app_writer;
+        REVOKE ALL ON SCHEMA governance FROM app_writer;
+    END IF;
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'governance_auditor') THEN
+        GRANT USAGE ON SCHEMA governance TO governance_auditor;
+        GRANT SELECT ON ALL TABLES IN SCHEMA governance TO governance_auditor;
+    END IF;
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'governance_workflow') THEN
+        GRANT USAGE ON SCHEMA app, governance TO governance_workflow;
+        -- Purge and pseudonymise; no INSERT: the workflows never add application data.
+        GRANT SELECT, UPDATE, DELETE ON ALL TABLES IN SCHEMA app TO governance_workflow;
+        -- Partitions made later (a new month) too: the purge deletes from each partition directly.
+        ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT, UPDATE, DELETE ON TABLES TO governance_workflow;
+        -- Append only. MAINTAIN permits the SHARE ROW EXCLUSIVE lock that serialises appends.
+        GRANT SELECT, INSERT, MAINTAIN ON governance.audit_ledger TO governance_workflow;
+        GRANT SELECT, INSERT ON governance.report_index TO governance_workflow;
+        -- Read holds; MAINTAIN permits the SHARE lock a batch takes so that no hold is placed mid-batch.
+        GRANT SELECT, MAINTAIN ON governance.legal_holds TO governance_workflow;
+        GRANT SELECT, INSERT, UPDATE ON governance.rule_runs, governance.archive_manifests, governance.dq_results
+            TO governance_workflow;
+    END IF;
+END
+$$;

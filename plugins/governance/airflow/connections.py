@@ -1,0 +1,30 @@
+"""The application database and S3, through the Airflow providers' hooks.
+
+The hooks apply what users set on their connections: SSL client certificates, IAM tokens,
+keepalives, assumed roles, endpoint URLs. Opened inside tasks only, never at parse time.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from governance import settings
+
+if TYPE_CHECKING:
+    import psycopg
+
+
+def app_database(conn_id: str = settings.APP_DB_CONN_ID) -> psycopg.Connection:
+    """An autocommit psycopg 3 connection to the application database (every unit of work commits on its own)."""
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    conn = PostgresHook(postgres_conn_id=conn_id).get_conn()
+    conn.autocommit = True
+    return conn
+
+
+def s3_client(conn_id: str = settings.AWS_CONN_ID) -> Any:
+    """A boto3 S3 client from an Airflow AWS connection (endpoint_url in its extra)."""
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    return S3Hook(aws_conn_id=conn_id).get_conn()

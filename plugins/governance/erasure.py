@@ -1,0 +1,128 @@
+"""Erasure: the account rule's cascade applied to a set of people.
+
+Erasure depends on no clock. The purge's `erase_subject` rule feeds it the accounts whose
+deletion is older than its period; a data-subject request feeds it one person, now
+(`erase_subjects`). Either way, in one batch transaction: the people's rows are locked (a
+person under legal hold is skipped), the media objects of their dependent rows are locked
+and deleted with every version, the dependent rows are deleted, the rows the law keeps are
+pseudonymised, and the people's own rows go last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from psycopg import sql
+
+from governance.errors import PermanentError
+from governance.lifecycle import Batch, Plan, RuleRun, RunIdentity, RunOutcome, Timeouts
+from governance.media import MediaBucket
+from governance.policy import Loaded, RetentionPolicy, RetentionRule
+from governance.pseudonyms import pseudonym
+from governance.purge_sql import RuleStatements
+from governance.schema_check import rule_problems
+
+if TYPE_CHECKING:
+    import psycopg
+
+MAX_SUBJECTS_PER_BATCH = 500  # each person brings their dependent rows into the batch
+
+
+class SubjectUnderHold(PermanentError):
+    """A person to erase is under an active legal hold; nothing was erased."""
+
+
+class UnknownSubject(PermanentError):
+    """A person to erase is not in the subject table; nothing was erased."""
+
+
+class Erasure:
+    """The cascade of an `erase_subject` rule, for one batch of subjects at a time."""
+
+    def __init__(self, policy: RetentionPolicy, rule: RetentionRule, statements: RuleStatements,
+                 media: MediaBucket, pseudonym_key: bytes | None) -> None:
+        if rule.action != "erase_subject":
+            raise ValueError(f"rule {rule.name!r} is not an erase_subject rule")
+        self.policy, self.rule, self.sql, self.media = policy, rule, statements, media
+        self.pseudonym_key = pseudonym_key
+
+    @property
+    def tables(self) -> list[str]:
+        """Every table a batch changes: its batch locks."""
+        schema = self.policy.database_schema
+        return [f"{schema}.{self.rule.table}", *(f"{schema}.{step.table}" for step in self.rule.cascade)]
+
+    def erase(self, conn: psycopg.Connection, subjects: Sequence[int], batch: Batch) -> None:
+        """Erase `subjects` (those still due and not held) inside the caller's batch transaction."""
+        locked = [row[0] for row in conn.execute(self.sql.statement("lock_due", media=sql.NULL),
+                                                 {**self.sql.params, "keys": list(subjects)})]
+        if not locked:
+            return
+        # Objects only now, with the people and their media rows locked and the holds re-checked.
+        self.media.delete(self._media_keys(conn, locked), batch)
+        deleted = pseudonymised = 0
+        for step in self.rule.cascade:
+            name = "cascade_delete" if step.action == "delete" else "cascade_pseudonymise"
+            statement, params = self.sql.cascade(step, name)
+            params["subjects"] = locked
+            if step.action == "pseudonymise":
+                params["pseudonyms"] = [pseudonym(self.pseudonym_key, self.rule.table, s) for s in locked]
+                pseudonymised += conn.execute(statement, params).rowcount
+            else:
+                deleted += conn.execute(statement, params).rowcount
+        deleted += conn.execute(self.sql.statement("delete_batch"), {**self.sql.params, "keys": locked}).rowcount
+        batch.add(rows_deleted=deleted, rows_pseudonymised=pseudonymised, subjects_erased=len(locked))
+
+    def _media_keys(self, conn: psycopg.Connection, subjects: list[int]) -> list[str]:
+        keys: list[str] = []
+        for step in self.rule.cascade:
+            if step.media_column:
+                statement, params = self.sql.cascade(step, "cascade_media_keys")
+                keys += [row[0] for row in conn.execute(statement, {**params, "subjects": subjects})]
+        return keys
+
+
+class SubjectErasure:
+    """Work for the lifecycle: erase named people now (a data-subject request)."""
+
+    def __init__(self, policy: Loaded[RetentionPolicy], rule: RetentionRule, subjects: Sequence[int],
+                 media: MediaBucket, pseudonym_key: bytes) -> None:
+        self.policy, self.rule, self.subjects = policy, rule, sorted(set(subjects))
+        self.sql = RuleStatements(policy.model, rule, None)
+        self.erasure = Erasure(policy.model, rule, self.sql, media, pseudonym_key)
+
+    def check(self, run: RuleRun) -> Plan:
+        problems = rule_problems(self.policy.model, run.conn, [self.rule]).get(self.rule.name)
+        if problems:
+            raise PermanentError(f"rule {self.rule.name!r} cannot run: {'; '.join(problems)}")
+        found, held = run.conn.execute(self.sql.statement("count_subjects"),
+                                       {**self.sql.params, "keys": self.subjects}).fetchone()
+        if found < len(self.subjects):
+            raise UnknownSubject(f"{len(self.subjects) - found} of {len(self.subjects)} people to erase are not in "
+                                 f"{self.policy.model.database_schema}.{self.rule.table}; nothing was erased")
+        if held:
+            raise SubjectUnderHold(f"{held} of {len(self.subjects)} people to erase are under an active legal hold; "
+                                   "nothing was erased. Erase them once the hold is released.")
+        return Plan(eligible=found, held=0, details={"subjects": len(self.subjects)})
+
+    def execute(self, run: RuleRun) -> None:
+        for first in range(0, len(self.subjects), MAX_SUBJECTS_PER_BATCH):
+            chunk = self.subjects[first:first + MAX_SUBJECTS_PER_BATCH]
+            run.batch(lambda batch, chunk=chunk: self.erasure.erase(run.conn, chunk, batch),
+                      tables=self.erasure.tables, step="erase subjects")
+
+
+def erase_subjects(conn: psycopg.Connection, s3: Any, *, policy: Loaded[RetentionPolicy], subjects: Sequence[int],
+                   workflow: str, run_id: str, media_bucket: str, pseudonym_key: bytes,
+                   timeouts: Timeouts | None = None) -> RunOutcome:
+    """Erase these people now, with the cascade of the policy's erase_subject rule; no clock decides.
+
+    Refused, with nothing erased, when anyone of them is unknown or under an active legal hold.
+    """
+    rule = next(rule for rule in policy.model.rules if rule.action == "erase_subject")
+    identity = RunIdentity(workflow=workflow, run_id=run_id, rule=rule.name, verb="erasure",
+                           policy_sha256=policy.sha256, target_table=f"{policy.model.database_schema}.{rule.table}")
+    media = MediaBucket(s3, media_bucket, subject=f"{workflow} {run_id}")
+    work = SubjectErasure(policy, rule, subjects, media, pseudonym_key)
+    return RuleRun(conn, identity, timeouts=timeouts).execute(work)

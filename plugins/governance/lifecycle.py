@@ -1,0 +1,434 @@
+"""The run lifecycle that every deleting workflow (purge, archival, erasure) stands on.
+
+    lock -> account for interrupted runs -> check -> start -> batches -> finish
+
+- **lock**: a session advisory lock per (workflow, rule), held for the whole run. A second
+  run of the same rule fails at once, naming the run that holds the lock, before it reads
+  or deletes anything.
+- **interrupted runs**: with the lock held, any other unfinished run of the rule is dead
+  (its worker was killed); its committed counts get a `<verb>_interrupted` ledger entry.
+- **check**: the work's own preflight (schema, caps, keys). A refusal is recorded as
+  `<verb>_refused`, and nothing is deleted.
+- **start**: the run is registered in governance.rule_runs with `<verb>_started`, or
+  `<verb>_resumed` when an earlier attempt of the same run left counts. A run that already
+  completed is not reopened: clearing a finished task does nothing, and says so.
+- **batches**: each a short transaction (`RuleRun.batch`) with its own lock and statement
+  timeouts, that takes the tables' batch locks in name order (so rules that touch the same
+  tables never deadlock), locks out new legal holds until it commits, and commits its counts
+  with its rows. What a failed batch did that no rollback undoes (objects deleted in S3) is
+  committed on its own. Lock timeouts and deadlocks are retried.
+- **finish**: `<verb>_completed` or `<verb>_failed` with the totals. A failure is recorded as
+  its error class, SQLSTATE and step, never its message (errors).
+
+The counters every workflow reports are named here once (COUNTERS).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol, Self
+
+from governance import ledger
+from governance.db import sql_text
+from governance.errors import Failure, PermanentError, describe, sanitised
+
+if TYPE_CHECKING:
+    import psycopg
+
+log = logging.getLogger(__name__)
+
+# Every counter a deleting workflow records, in the order reports show them, with what it counts.
+COUNTERS = {
+    "subjects_erased": "people whose account was erased (their rows are counted in the columns after it)",
+    "rows_deleted": "rows removed from the database",
+    "rows_pseudonymised": "rows kept because the law requires it, with the person replaced by a keyed hash",
+    "rows_media_marked": "rows kept whose media object was deleted (prohibited content)",
+    "objects_deleted": "media objects removed, every version of each",
+    "object_versions_deleted": "object versions removed with them",
+    "objects_already_absent": "media keys whose object was already gone",
+}
+
+# SQLSTATEs a batch retries: lock_not_available (lock_timeout), deadlock_detected, serialization_failure.
+RETRYABLE_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
+
+
+class RuleBusy(PermanentError):
+    """Another run of the same rule holds its lock; this run stopped before reading or deleting anything."""
+
+
+class Counts:
+    """Values of COUNTERS; a name that is not a counter is refused (no silent typo)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, int] | None = None, **counts: int) -> None:
+        merged = {**(values or {}), **counts}
+        unknown = sorted(set(merged) - set(COUNTERS))
+        if unknown:
+            raise ValueError(f"unknown counters {unknown}; the counters are {list(COUNTERS)}")
+        self._values = {name: int(merged.get(name, 0)) for name in COUNTERS}
+
+    def __getitem__(self, name: str) -> int:
+        return self._values[name]
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts({name: self[name] + other[name] for name in COUNTERS})
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Counts) and self._values == other._values
+
+    def __repr__(self) -> str:
+        return f"Counts({', '.join(f'{k}={v}' for k, v in self._values.items() if v)})"
+
+    def nonzero(self) -> dict[str, int]:
+        return {name: value for name, value in self._values.items() if value}
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self._values)
+
+    def __bool__(self) -> bool:
+        return any(self._values.values())
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    """Which run of which rule: what the lifecycle's records and ledger entries carry."""
+
+    workflow: str
+    run_id: str
+    rule: str
+    verb: str  # ledger actions are f"{verb}_started", f"{verb}_completed", ...
+    policy_sha256: str
+    target_table: str | None = None
+    cutoff: datetime | None = None  # None for work that no clock decides (an erasure on request)
+
+    @property
+    def lock_name(self) -> str:
+        return f"governance.rule:{self.workflow}:{self.rule}"
+
+    def params(self) -> dict[str, Any]:
+        return {"workflow": self.workflow, "run_id": self.run_id, "rule": self.rule,
+                "target_table": self.target_table, "cutoff": self.cutoff, "policy_sha256": self.policy_sha256,
+                "lock_name": self.lock_name}
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Bounds on every wait: a batch never queues the application behind it for long."""
+
+    lock_timeout_ms: int = 5_000
+    statement_timeout_ms: int = 120_000
+    idle_in_transaction_ms: int = 300_000  # a batch waiting on S3 holds row locks: bounded
+    check_timeout_ms: int = 1_800_000  # the up-front count reads the whole table
+    batch_attempts: int = 4
+    retry_pause_s: float = 0.5
+
+
+@dataclass
+class Plan:
+    """What a run's check found: rows due and held, and details for the ledger and the log."""
+
+    eligible: int = 0
+    held: int = 0
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunOutcome:
+    """What one rule did (or, in a dry run, would do) in one run."""
+
+    workflow: str
+    rule: str
+    run_id: str
+    target_table: str | None
+    cutoff: str | None
+    dry_run: bool
+    state: str = "running"  # preview, completed, already_completed, failed, refused
+    eligible: int = 0
+    held: int = 0
+    counts: Counts = field(default_factory=Counts)
+    batches: int = 0
+    longest_batch_ms: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+    failure: Failure | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values, for XCom and the report: counts, never row values."""
+        return {
+            "workflow": self.workflow, "rule": self.rule, "run_id": self.run_id, "target_table": self.target_table,
+            "cutoff": self.cutoff, "dry_run": self.dry_run, "state": self.state, "eligible": self.eligible,
+            "held": self.held, **self.counts.as_dict(), "batches": self.batches,
+            "longest_batch_ms": self.longest_batch_ms, "details": self.details,
+            "failure": self.failure.as_dict() if self.failure else None,
+        }
+
+
+class Work(Protocol):
+    """What a deleting workflow does for one rule, inside the lifecycle."""
+
+    def check(self, run: RuleRun) -> Plan:
+        """Everything that can be refused before anything is deleted; raise a PermanentError to refuse."""
+
+    def execute(self, run: RuleRun) -> None:
+        """The batches, each through `run.batch`."""
+
+
+class Batch:
+    """One batch transaction: its counts, and what it did that a rollback cannot undo."""
+
+    def __init__(self) -> None:
+        self.counts = Counts()
+        self.irrevocable = Counts()  # e.g. objects deleted in S3: counted even if the batch rolls back
+
+    def add(self, **counts: int) -> None:
+        self.counts = self.counts + Counts(**counts)
+
+    def add_irrevocable(self, **counts: int) -> None:
+        self.irrevocable = self.irrevocable + Counts(**counts)
+
+
+class RuleRun:
+    """One rule of one workflow in one run, on an autocommit connection; see the module docstring."""
+
+    def __init__(self, conn: psycopg.Connection, identity: RunIdentity, *, timeouts: Timeouts | None = None,
+                 ledger_key: bytes | None = None) -> None:
+        if not conn.autocommit:
+            raise ValueError("the run lifecycle needs an autocommit connection: it commits each batch on its own")
+        self.conn, self.identity = conn, identity
+        self.timeouts = timeouts or Timeouts()
+        self.ledger_key = ledger_key
+        self.step = "lock"
+        self.totals, self.batches, self.longest_batch_ms = Counts(), 0, 0.0
+        self.plan = Plan()
+        self._locked = False
+
+    # -- the whole run -----------------------------------------------------------------------
+
+    def execute(self, work: Work, *, dry_run: bool = False) -> RunOutcome:
+        """Run `work` for this rule through the whole lifecycle (or only its check, in a dry run).
+
+        Any failure is raised as a StepFailed `from None`: the original message, which may
+        quote row values, is in no traceback, log line or record.
+        """
+        try:
+            if dry_run:
+                self.step = "check"
+                return self.outcome("preview", plan=self._checked(work))
+            with self:
+                return self._run(work)
+        except BaseException as exc:
+            failure = describe(exc, self.step)
+            log.error("%s: %s", self.subject, failure.summary())
+            raise sanitised(exc, subject=self.subject, step=self.step) from None
+
+    def _run(self, work: Work) -> RunOutcome:
+        try:
+            self.account_for_interrupted_runs()
+            self.step = "check"
+            plan = self._checked(work)
+            if self.start(plan) == "already_completed":
+                return self.outcome("already_completed")
+            work.execute(self)
+            self.step = "finish"
+            self._close("completed", None)
+            return self.outcome("completed")
+        except BaseException as exc:
+            # On a dropped connection nothing more can be written: the next run finds this run
+            # unfinished in rule_runs and records its committed counts as interrupted.
+            if not self.conn.broken:
+                refused = self.step == "check" and isinstance(exc, PermanentError)
+                self._close_quietly("refused" if refused else "failed", describe(exc, self.step))
+            raise
+
+    def _close_quietly(self, state: str, failure: Failure) -> None:
+        """Record a failure; a failure to record it must not hide the failure itself."""
+        try:
+            self._close(state, failure)
+        except Exception as exc:
+            log.error("%s: could not record the failure (%s)", self.subject, describe(exc, "record failure").summary())
+
+    def _checked(self, work: Work) -> Plan:
+        with self.conn.transaction():
+            self._settings(statement_timeout_ms=self.timeouts.check_timeout_ms, synchronous_commit="on")
+            self.plan = work.check(self)
+        return self.plan
+
+    @property
+    def subject(self) -> str:
+        return f"{self.identity.workflow} rule {self.identity.rule!r}"
+
+    def outcome(self, state: str, plan: Plan | None = None, failure: Failure | None = None) -> RunOutcome:
+        plan = plan or self.plan
+        identity = self.identity
+        return RunOutcome(
+            workflow=identity.workflow, rule=identity.rule, run_id=identity.run_id,
+            target_table=identity.target_table, cutoff=identity.cutoff.isoformat() if identity.cutoff else None,
+            dry_run=state == "preview", state=state, eligible=plan.eligible, held=plan.held, counts=self.totals,
+            batches=self.batches, longest_batch_ms=self.longest_batch_ms, details=dict(plan.details), failure=failure,
+        )
+
+    # -- lock ------------------------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        params = self.identity.params()
+        if not self.conn.execute(sql_text("lifecycle/rule_lock.sql"), params).fetchone()[0]:
+            holder = self.conn.execute(sql_text("lifecycle/lock_holder.sql"), params).fetchone()
+            by = "another session"
+            if holder:
+                pid, run_id, started_at = holder
+                by = f"run {run_id!r} (started {started_at:%Y-%m-%d %H:%M:%S %Z})" if run_id else f"session pid {pid}"
+            raise RuleBusy(f"{self.subject} is already running in {by}; this run stopped before reading or "
+                           "deleting anything. Wait for it to finish, or stop it, then run again.")
+        self._locked = True
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._locked and not self.conn.broken:
+            self.conn.execute(sql_text("lifecycle/rule_unlock.sql"), self.identity.params())
+        self._locked = False
+
+    # -- ledger records --------------------------------------------------------------------------
+
+    def _entry(self, event: str, *, run_id: str | None = None, counts: Mapping[str, int] | None = None,
+               details: Mapping[str, Any] | None = None, cutoff: datetime | None = None,
+               target_table: str | None = None, policy_sha256: str | None = None) -> ledger.LedgerEntry:
+        identity = self.identity
+        return ledger.LedgerEntry(
+            workflow=identity.workflow, action=f"{identity.verb}_{event}", run_id=run_id or identity.run_id,
+            rule=identity.rule, target_table=target_table or identity.target_table,
+            cutoff=cutoff or identity.cutoff, policy_sha256=policy_sha256 or identity.policy_sha256,
+            counts=dict(counts or {}), details=dict(details or {}),
+        )
+
+    def _append(self, entry: ledger.LedgerEntry) -> None:
+        ledger.append(self.conn, entry, key=self.ledger_key)
+
+    def account_for_interrupted_runs(self) -> list[str]:
+        """Runs of this rule whose worker died: record what they committed, then close them."""
+        self.step = "account for interrupted runs"
+        accounted = []
+        with self.conn.transaction():
+            rows = self.conn.execute(sql_text("lifecycle/interrupted_runs.sql"), self.identity.params()).fetchall()
+            for run_id, target_table, cutoff, policy_sha256, counts, batches in rows:
+                self._append(self._entry(
+                    "interrupted", run_id=run_id, counts={**Counts(counts).as_dict(), "batches": batches},
+                    details={"accounted_by_run": self.identity.run_id}, cutoff=cutoff, target_table=target_table,
+                    policy_sha256=policy_sha256,
+                ))
+                self.conn.execute(sql_text("lifecycle/mark_interrupted.sql"),
+                                  {**self.identity.params(), "run_id": run_id, "accounted_by": self.identity.run_id})
+                accounted.append(run_id)
+        if accounted:
+            log.warning("%s: accounted for %d interrupted run(s): %s", self.subject, len(accounted), accounted)
+        return accounted
+
+    def start(self, plan: Plan) -> str:
+        """Register the run; 'started', 'resumed', or 'already_completed' (nothing more is done)."""
+        self.step = "start"
+        params = self.identity.params()
+        with self.conn.transaction():
+            earlier = self.conn.execute(sql_text("lifecycle/run_state.sql"), params).fetchone()
+            if earlier and earlier[0] == "completed":
+                self.totals, self.batches = Counts(earlier[1]), earlier[2]
+                log.info("%s: this run already completed; nothing more to do", self.subject)
+                return "already_completed"
+            counts, self.batches = self.conn.execute(sql_text("lifecycle/run_register.sql"), params).fetchone()
+            self.totals = Counts(counts)
+            event = "resumed" if earlier else "started"
+            self._append(self._entry(event, counts={"eligible": plan.eligible, "held": plan.held},
+                                     details=plan.details))
+        return event
+
+    def _close(self, state: str, failure: Failure | None) -> None:
+        from psycopg.types.json import Jsonb
+
+        event = {"completed": "completed", "failed": "failed", "refused": "refused"}[state]
+        with self.conn.transaction():
+            counts, batches = self.conn.execute(
+                sql_text("lifecycle/run_close.sql"),
+                {**self.identity.params(), "state": state, "error": Jsonb(failure.as_dict()) if failure else None},
+            ).fetchone()
+            self.totals, self.batches = Counts(counts), batches
+            details = {"failure": failure.as_dict()} if failure else {}
+            self._append(self._entry(event, counts={**self.totals.as_dict(), "batches": batches,
+                                                    "held": self.plan.held}, details=details))
+
+    # -- batches -----------------------------------------------------------------------------------
+
+    def _settings(self, *, statement_timeout_ms: int, synchronous_commit: str) -> None:
+        t = self.timeouts
+        self.conn.execute(sql_text("lifecycle/batch_settings.sql"), {
+            "synchronous_commit": synchronous_commit, "lock_timeout": f"{t.lock_timeout_ms}ms",
+            "statement_timeout": f"{statement_timeout_ms}ms", "idle_timeout": f"{t.idle_in_transaction_ms}ms",
+        })
+
+    @contextmanager
+    def _transaction(self, tables: Sequence[str], synchronous_commit: str) -> Iterator[Batch]:
+        batch = Batch()
+        started = time.perf_counter()
+        try:
+            with self.conn.transaction():
+                self._settings(statement_timeout_ms=self.timeouts.statement_timeout_ms,
+                               synchronous_commit=synchronous_commit)
+                for table in sorted(set(tables)):
+                    self.conn.execute(sql_text("lifecycle/table_lock.sql"), {"lock_name": f"governance.table:{table}"})
+                self.conn.execute(sql_text("lifecycle/hold_lock.sql"))
+                yield batch
+                if batch.counts or batch.irrevocable:
+                    self._progress(batch.counts + batch.irrevocable, batches=1)
+        except BaseException:
+            if batch.irrevocable and not self.conn.broken:
+                self._progress(batch.irrevocable, batches=0)  # e.g. objects deleted before the rollback
+            raise
+        finally:
+            elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+            self.longest_batch_ms = max(self.longest_batch_ms, elapsed_ms)
+
+    def batch(self, body: Callable[[Batch], None], *, tables: Sequence[str], step: str,
+              synchronous_commit: str = "on") -> Counts:
+        """Run `body` in one batch transaction over `tables`, retrying lock timeouts and deadlocks.
+
+        `body` adds what it did to the Batch; that is committed with it. A body that deletes
+        objects in S3 must be safe to run again (a retry finds them already gone).
+        """
+        import psycopg
+
+        self.step = step
+        for attempt in range(1, self.timeouts.batch_attempts + 1):
+            try:
+                with self._transaction(tables, synchronous_commit) as batch:
+                    body(batch)
+                return batch.counts
+            except psycopg.Error as exc:
+                if exc.sqlstate not in RETRYABLE_SQLSTATES or attempt == self.timeouts.batch_attempts:
+                    raise
+                log.warning("%s: batch in step %s hit %s (%s); retrying (attempt %d of %d)", self.subject, step,
+                            type(exc).__name__, exc.sqlstate, attempt + 1, self.timeouts.batch_attempts)
+                time.sleep(self.timeouts.retry_pause_s * attempt)
+        raise AssertionError("unreachable")
+
+    def _progress(self, delta: Counts, *, batches: int) -> None:
+        """Add to the run's counts: inside a batch's transaction, or (autocommit) on its own."""
+        from psycopg.types.json import Jsonb
+
+        counts, self.batches = self.conn.execute(
+            sql_text("lifecycle/run_progress.sql"),
+            {**self.identity.params(), "delta": Jsonb(delta.nonzero()), "batches": batches},
+        ).fetchone()
+        self.totals = Counts(counts)
+
+
+def run_outcomes(conn: psycopg.Connection, workflow: str, run_id: str) -> list[dict[str, Any]]:
+    """Every rule's recorded state and counts in one run of `workflow`, for its report."""
+    rows = conn.execute(sql_text("lifecycle/run_outcomes.sql"), {"workflow": workflow, "run_id": run_id})
+    outcomes = []
+    for rule, state, cutoff, counts, batches, started_at, finished_at, error in rows:
+        outcomes.append({"rule": rule, "state": state, "cutoff": cutoff, **Counts(counts).as_dict(),
+                         "batches": batches, "started_at": started_at, "finished_at": finished_at,
+                         "failure": error})
+    return outcomes

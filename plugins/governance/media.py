@@ -1,0 +1,147 @@
+"""Deleting media objects so that they are really gone, and counting what went.
+
+Media is gone only when every version of its object is gone: in a versioned bucket, a
+DeleteObjects call without version ids only adds a delete marker and every earlier version
+stays readable. So each key's versions (and delete markers) are listed, and each is deleted
+by its version id.
+
+A key counts as deleted only when the DeleteObjects reply names every one of its versions
+as deleted. A reply that names a key in neither `Deleted` nor `Errors` (a body cut short, a
+proxy that closed the connection after the headers) is not success: the key's row is kept,
+and the batch fails. Keys that had no object left are counted apart, as already absent.
+
+What was removed is added to the batch as it is confirmed, as counts that no rollback
+undoes: when the batch then fails, its rows stay, and the objects that did go are still
+accounted for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from governance.errors import GovernanceError, error_code
+from governance.storage import DELETE_OBJECTS_MAX_KEYS
+
+LIST_WORKERS = 8  # concurrent ListObjectVersions calls (boto3 clients are thread-safe)
+
+
+class MediaDeletionError(GovernanceError):
+    """S3 did not confirm the deletion of some objects; their rows were kept."""
+
+
+class Tally(Protocol):
+    def add_irrevocable(self, **counts: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class Version:
+    version_id: str
+    delete_marker: bool
+
+
+class MediaBucket:
+    """The media bucket of one run: deletes every version of the keys it is given."""
+
+    def __init__(self, s3: Any, bucket: str, *, subject: str) -> None:
+        self.s3, self.bucket, self.subject = s3, bucket, subject
+
+    def _s3_error(self, exc: Exception, doing: str) -> MediaDeletionError:
+        code = error_code(exc)
+        return MediaDeletionError(
+            f"{self.subject}: S3 failed while {doing} in bucket {self.bucket} "
+            f"({type(exc).__name__}{f' {code}' if code else ''}); the rows of these objects were kept"
+        )
+
+    def versions(self, key: str) -> list[Version]:
+        """Every version and delete marker of exactly `key` (a listing by prefix also returns longer keys)."""
+        found: list[Version] = []
+        for page in self.s3.get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=key):
+            listed = [(item, False) for item in page.get("Versions", [])]
+            listed += [(item, True) for item in page.get("DeleteMarkers", [])]
+            found += [Version(item["VersionId"], marker) for item, marker in listed if item["Key"] == key]
+            if any(item["Key"] != key for item, _ in listed):
+                break  # keys are listed in order: every later one is longer
+        return found
+
+    def _list(self, keys: Sequence[str]) -> dict[str, list[Version]]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, min(LIST_WORKERS, len(keys)))) as pool:
+                return dict(zip(keys, pool.map(self.versions, keys), strict=True))
+        except (BotoCoreError, ClientError) as exc:
+            raise self._s3_error(exc, "listing object versions") from None
+
+    def delete(self, keys: Iterable[str], tally: Tally) -> None:
+        """Delete every version of each key, adding what was removed to `tally` as it is confirmed.
+
+        Raises MediaDeletionError unless every version of every key is confirmed deleted.
+        """
+        unique = sorted(set(keys))
+        if not unique:
+            return
+        listed = self._list(unique)
+        absent = [key for key in unique if not any(not v.delete_marker for v in listed[key])]
+        if absent:
+            tally.add_irrevocable(objects_already_absent=len(absent))
+        unconfirmed: dict[str, int] = {}
+        for call in self._calls(listed):
+            unconfirmed.update(self._delete_call(call, listed, tally))
+        if unconfirmed:
+            codes = sorted({code for code in unconfirmed.values() if code})
+            silent = sum(1 for code in unconfirmed.values() if not code)
+            raise MediaDeletionError(
+                f"{self.subject}: S3 did not confirm the deletion of {len(unconfirmed)} of {len(unique)} objects in "
+                f"bucket {self.bucket} (errors: {', '.join(codes) or 'none'}; named in neither Deleted nor Errors: "
+                f"{silent}); their rows were kept"
+            )
+
+    @staticmethod
+    def _calls(listed: dict[str, list[Version]]) -> Iterator[list[tuple[str, Version]]]:
+        """(key, version) pairs in calls of at most 1000, keeping a key's versions together where they fit."""
+        call: list[tuple[str, Version]] = []
+        for key, versions in listed.items():
+            if call and len(call) + len(versions) > DELETE_OBJECTS_MAX_KEYS:
+                yield call
+                call = []
+            for version in versions:
+                call.append((key, version))
+                if len(call) == DELETE_OBJECTS_MAX_KEYS:
+                    yield call
+                    call = []
+        if call:
+            yield call
+
+    def _delete_call(self, call: list[tuple[str, Version]], listed: dict[str, list[Version]],
+                     tally: Tally) -> dict[str, str | None]:
+        """One DeleteObjects call; the keys it did not confirm, each with its error code (None: not named)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        objects = [{"Key": key, "VersionId": version.version_id} for key, version in call]
+        try:
+            reply = self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": objects, "Quiet": False})
+        except (BotoCoreError, ClientError) as exc:
+            raise self._s3_error(exc, "deleting objects") from None
+        confirmed = {(item.get("Key"), item.get("VersionId")) for item in reply.get("Deleted", [])}
+        errors = {(item.get("Key"), item.get("VersionId")): item.get("Code", "unknown") for item in
+                  reply.get("Errors", [])}
+        by_key: dict[str, list[Version]] = {}
+        for key, version in call:
+            by_key.setdefault(key, []).append(version)
+        unconfirmed: dict[str, str | None] = {}
+        objects_deleted = versions_deleted = 0
+        for key, versions in by_key.items():
+            missing = [(key, v.version_id) for v in versions if (key, v.version_id) not in confirmed]
+            if missing:
+                unconfirmed[key] = next((errors[pair] for pair in missing if pair in errors), None)
+                continue
+            versions_deleted += sum(1 for version in versions if not version.delete_marker)
+            # A key whose versions span calls is counted once, in the call that deletes its last one.
+            if any(not v.delete_marker for v in listed[key]) and versions[-1] == listed[key][-1]:
+                objects_deleted += 1
+        if objects_deleted or versions_deleted:
+            tally.add_irrevocable(objects_deleted=objects_deleted, object_versions_deleted=versions_deleted)
+        return unconfirmed
