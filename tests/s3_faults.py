@@ -95,7 +95,7 @@ def faulty_s3(upstream: str) -> Iterator[FaultyS3]:
         def _any(self) -> None:
             faults.handle(self)
 
-        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any  # noqa: N815
+        do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True

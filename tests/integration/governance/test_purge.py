@@ -300,9 +300,11 @@ def test_rule_naming_a_missing_column_fails_by_name_and_others_still_run(purge, 
     assert exists(conn, "usage_events", "event_id", event)
     purge("sessions")
     assert not exists(conn, "sessions", "session_id", session)
-    state, failure = conn.execute("SELECT state, error FROM governance.rule_runs WHERE rule = 'usage_events'").fetchone()
+    state, failure = conn.execute(
+        "SELECT state, error FROM governance.rule_runs WHERE rule = 'usage_events'").fetchone()
     assert state == "refused"
-    assert failure["step"] == "check" and "does not exist" in failure["reason"]
+    assert failure["step"] == "check"
+    assert "does not exist" in failure["reason"]
 
 
 def test_unreachable_s3_fails_clearly_and_keeps_the_rows(purge, data, conn):
@@ -450,7 +452,8 @@ def test_dropped_connection_mid_rule_fails_clearly_and_the_rerun_accounts_for_it
     # never the server's message, and not a later "the connection is lost".
     assert isinstance(errors[0], StepFailed)
     assert re.search(r"(AdminShutdown \(57P01\)|OperationalError) in step ", str(errors[0]))
-    assert errors[0].__cause__ is None and errors[0].__suppress_context__
+    assert errors[0].__cause__ is None
+    assert errors[0].__suppress_context__
 
     outcome = purge("deleted_generations", run_id="after-drop")
 
