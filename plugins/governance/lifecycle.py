@@ -229,10 +229,11 @@ class RuleRun:
     def _run(self, work: Work) -> RunOutcome:
         try:
             self.account_for_interrupted_runs()
+            if self.completed_earlier():
+                return self.outcome("already_completed")
             self.step = "check"
             plan = self._checked(work)
-            if self.start(plan) == "already_completed":
-                return self.outcome("already_completed")
+            self.start(plan)
             work.execute(self)
             self.step = "finish"
             self._close("completed", None)
@@ -327,16 +328,22 @@ class RuleRun:
             log.warning("%s: accounted for %d interrupted run(s): %s", self.subject, len(accounted), accounted)
         return accounted
 
+    def completed_earlier(self) -> bool:
+        """Whether an earlier attempt of this same run completed (a cleared task, a repeated request):
+        then nothing is done again, and the run's totals are reported as they are."""
+        earlier = self.conn.execute(sql_text("lifecycle/run_state.sql"), self.identity.params()).fetchone()
+        if earlier and earlier[0] == "completed":
+            self.totals, self.batches = Counts(earlier[1]), earlier[2]
+            log.info("%s: this run already completed; nothing more to do", self.subject)
+            return True
+        return False
+
     def start(self, plan: Plan) -> str:
-        """Register the run; 'started', 'resumed', or 'already_completed' (nothing more is done)."""
+        """Register the run: 'started', or 'resumed' when an earlier attempt of it left counts."""
         self.step = "start"
         params = self.identity.params()
         with self.conn.transaction():
             earlier = self.conn.execute(sql_text("lifecycle/run_state.sql"), params).fetchone()
-            if earlier and earlier[0] == "completed":
-                self.totals, self.batches = Counts(earlier[1]), earlier[2]
-                log.info("%s: this run already completed; nothing more to do", self.subject)
-                return "already_completed"
             counts, self.batches = self.conn.execute(sql_text("lifecycle/run_register.sql"), params).fetchone()
             self.totals = Counts(counts)
             event = "resumed" if earlier else "started"

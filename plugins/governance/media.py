@@ -126,8 +126,8 @@ class MediaBucket:
         except (BotoCoreError, ClientError) as exc:
             raise self._s3_error(exc, "deleting objects") from None
         confirmed = {(item.get("Key"), item.get("VersionId")) for item in reply.get("Deleted", [])}
-        errors = {(item.get("Key"), item.get("VersionId")): item.get("Code", "unknown") for item in
-                  reply.get("Errors", [])}
+        # An error names its key, and (on AWS, not on every server) the version it was asked about.
+        errors = {item.get("Key"): item.get("Code", "unknown") for item in reply.get("Errors", [])}
         by_key: dict[str, list[Version]] = {}
         for key, version in call:
             by_key.setdefault(key, []).append(version)
@@ -136,7 +136,7 @@ class MediaBucket:
         for key, versions in by_key.items():
             missing = [(key, v.version_id) for v in versions if (key, v.version_id) not in confirmed]
             if missing:
-                unconfirmed[key] = next((errors[pair] for pair in missing if pair in errors), None)
+                unconfirmed[key] = errors.get(key)
                 continue
             versions_deleted += sum(1 for version in versions if not version.delete_marker)
             # A key whose versions span calls is counted once, in the call that deletes its last one.

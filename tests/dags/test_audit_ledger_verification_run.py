@@ -50,3 +50,23 @@ def test_deleting_the_newest_entries_after_a_report_is_caught_by_its_anchor(airf
     document = json.loads(s3.get_object(Bucket=buckets.reports, Key=key)["Body"].read())
     assert document["first_broken_seq"] == 4
     assert document["reason"].startswith("row missing")
+
+
+def test_a_broken_policy_file_fails_the_verification_run_loudly_naming_the_rule(airflow_env, tmp_path):
+    """A bad retention.yaml makes retention_purge an import error, so it never runs and raises no alert. The
+    verification workflow parses no policy at import time: its policy_files task fails, naming file, rule and
+    key, and the failure alert fires."""
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    include = tmp_path / "include"
+    shutil.copytree(root / "include", include)
+    policy = include / "policy" / "retention.yaml"
+    policy.write_text(policy.read_text().replace("period: P13M", "period: P99999Y", 1))
+    result = airflow_dags_test({**airflow_env, "GOVERNANCE_INCLUDE_DIR": str(include)}, "audit_ledger_verification",
+                               CUTOFF.isoformat())
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "rules[5] (sessions).period: 'P99999Y' is longer than P100Y" in output
+    assert "GOVERNANCE ALERT audit_ledger_verification.policy_files failed" in output

@@ -2,4 +2,4 @@
 SELECT state, counts, batches
 FROM governance.rule_runs
 WHERE workflow = %(workflow)s AND run_id = %(run_id)s AND rule = %(rule)s
-FOR UPDATE
+

@@ -13,6 +13,8 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from governance import ledger
+from governance.db import sql_text
+from governance.keys import MissingKey
 from governance.ledger import (
     LedgerIntegrityError,
     append,
@@ -20,7 +22,15 @@ from governance.ledger import (
     verify,
     verify_or_raise,
 )
-from governance.ledger_entry import GENESIS_HASH, HASHED_COLUMNS, LedgerEntry, compute_entry_hash
+from governance.ledger_entry import (
+    GENESIS_HASH,
+    HASHED_COLUMNS,
+    LedgerEntry,
+    compute_entry_hash,
+    entry_fields,
+    entry_mac,
+)
+from tests.conftest import LEDGER_KEY
 
 pytestmark = pytest.mark.integration
 
@@ -343,3 +353,81 @@ def test_verify_streams_a_large_ledger_across_batches(db_url, conn):
     with psycopg.connect(db_url, autocommit=True) as autocommit_conn:
         result = verify(autocommit_conn)
     assert (result.ok, result.first_broken_seq, result.entries_checked) == (False, boundary, boundary - 1)
+
+
+# --- signatures and anchors that disagree --------------------------------------------------
+
+KEY = LEDGER_KEY.encode()
+
+
+def test_every_entry_is_signed_with_the_ledger_key_and_verifies_with_it(conn):
+    """Appends sign each entry; verification with the key checks every signature."""
+    _append_many(conn, 3)
+    result = verify(conn, key=KEY)
+    assert (result.ok, result.signatures_checked, result.entries_checked) == (True, True, 3)
+    macs = conn.execute("SELECT entry_hash, entry_mac FROM governance.audit_ledger ORDER BY seq").fetchall()
+    assert all(mac == entry_mac(KEY, digest) for digest, mac in macs)
+
+
+def test_an_entry_appended_without_the_ledger_key_is_caught(conn):
+    """A role with INSERT on the table used the library to append a forged purge_completed. Without the key
+    its signature is wrong, and verification with the key names it; the chain alone cannot tell."""
+    _append_many(conn, 2)
+    append(conn, _entry(3, action="purge_completed"), key=b"a key somebody guessed, 32+ chars long")
+    assert verify(conn).ok  # the public chain is intact
+    result = verify(conn, key=KEY)
+    assert (result.ok, result.first_broken_seq, result.head_seq) == (False, 3, 2)
+    assert result.reason.startswith(ledger.REASON_SIGNATURE)
+
+
+def test_an_entry_inserted_behind_the_librarys_back_is_caught(db_url, conn):
+    """A row inserted with SQL, with a correct chain hash but no signature, after signed ones, fails."""
+    appended = _append_many(conn, 2)
+    conn.commit()
+    fields = entry_fields(_entry(3), seq=3, recorded_at=datetime(2026, 1, 3, tzinfo=UTC),
+                          prev_hash=appended[-1].entry_hash)
+    digest = compute_entry_hash(fields)
+    params = {**fields, "counts": psycopg.types.json.Jsonb(fields["counts"]),
+              "details": psycopg.types.json.Jsonb(fields["details"]), "entry_hash": digest, "entry_mac": None}
+    _tamper(db_url, sql_text("ledger/insert.sql"), params)
+    result = verify(conn, key=KEY)
+    assert (result.ok, result.first_broken_seq) == (False, 3)
+    assert "seq 3 is not signed" in result.reason
+
+
+def test_a_ledger_signed_from_an_upgrade_on_accepts_its_unsigned_older_entries(db_url, conn):
+    """Entries appended before this version signed them stay verifiable; every entry after the first signed one
+    must be signed."""
+    _append_many(conn, 2)
+    conn.commit()
+    _tamper(db_url, "UPDATE governance.audit_ledger SET entry_mac = NULL")
+    append(conn, _entry(3))
+    assert verify(conn, key=KEY).ok
+
+
+def test_a_rechained_ledger_cannot_be_re_signed(db_url, conn):
+    """An attacker who recomputes every hash from a changed row cannot recompute the signatures."""
+    _append_many(conn, 5)
+    conn.commit()
+    _set_row(db_url, 3, {"counts": {"rows_deleted": 0, "batches": 1}})
+    _rehash_from(db_url, 3)
+    assert verify(conn).ok
+    result = verify(conn, key=KEY)
+    assert (result.ok, result.first_broken_seq) == (False, 3)
+    assert result.reason.startswith(ledger.REASON_SIGNATURE)
+
+
+def test_conflicting_anchors_are_a_failed_verification_not_an_exception(conn):
+    """Two anchors with different hashes for one seq mean one was forged: verification fails and says so."""
+    appended = _append_many(conn, 3)
+    result = verify(conn, anchors=[(2, appended[1].entry_hash), (2, "ab" * 32)], key=KEY)
+    assert (result.ok, result.first_broken_seq) == (False, 2)
+    assert result.reason.startswith(ledger.REASON_ANCHOR_CONFLICT)
+
+
+def test_no_ledger_key_means_nothing_is_appended(conn, monkeypatch):
+    """Without the key an append is refused before it writes anything."""
+    monkeypatch.delenv("GOVERNANCE_LEDGER_KEY")
+    with pytest.raises(MissingKey, match="GOVERNANCE_LEDGER_KEY"):
+        append(conn, _entry(1))
+    assert _count(conn) == 0

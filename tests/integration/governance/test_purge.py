@@ -21,7 +21,7 @@ from governance import ledger
 from governance.errors import StepFailed
 from governance.policy import load_retention_policy
 from governance.pseudonyms import pseudonym
-from governance.purge import PurgeSettings, purge_rule
+from governance.purge import PurgeSettings, RuleConfigurationError, purge_rule
 from governance.storage import list_keys
 from tests.conftest import LEDGER_KEY, PSEUDONYM_KEY
 from tests.factories import CUTOFF, SECOND, Data
@@ -363,7 +363,7 @@ from datetime import datetime
 import psycopg
 sys.path.insert(0, "plugins")
 from governance.policy import load_retention_policy
-from governance.purge import PurgeSettings, purge_rule
+from governance.purge import PurgeSettings, RuleConfigurationError, purge_rule
 from governance.storage import client_from_env
 run = PurgeSettings(run_id="killed-run", run_cutoff=datetime.fromisoformat(sys.argv[1]), dry_run=False,
                     batch_size=5, max_rows_per_rule=100000, media_bucket=os.environ["MEDIA_BUCKET"])
@@ -464,3 +464,90 @@ def test_dropped_connection_mid_rule_fails_clearly_and_the_rerun_accounts_for_it
     entries = ledger.entries_for_run(conn, "retention_purge", "dropped-run")
     assert [entry["action"] for entry in entries] == ["purge_started", "purge_interrupted"]
     assert entries[-1]["counts"]["rows_deleted"] + outcome.counts["rows_deleted"] == len(due)
+
+
+def make_sessions_partitioned(conn) -> None:
+    """app.sessions range-partitioned by month on created_at, with a DEFAULT partition, as large services run it."""
+    conn.execute("""
+        ALTER TABLE app.sessions RENAME TO sessions_plain;
+        CREATE TABLE app.sessions (LIKE app.sessions_plain INCLUDING DEFAULTS) PARTITION BY RANGE (created_at);
+        ALTER TABLE app.sessions ADD PRIMARY KEY (session_id, created_at);
+        CREATE TABLE app.sessions_2024_11 PARTITION OF app.sessions
+            FOR VALUES FROM ('2024-11-01') TO ('2024-12-01');
+        CREATE TABLE app.sessions_2026_11 PARTITION OF app.sessions
+            FOR VALUES FROM ('2026-11-01') TO ('2026-12-01');
+        CREATE TABLE app.sessions_default PARTITION OF app.sessions DEFAULT;
+        DROP TABLE app.sessions_plain;
+    """)
+
+
+def test_a_partitioned_table_is_purged_partition_by_partition(purge, data, conn):
+    """A partitioned parent has no blocks of its own; the block walk reads each partition's, so the rule
+    deletes what is due in every partition (the DEFAULT one too) and keeps the rest and the held rows."""
+    make_sessions_partitioned(conn)
+    user, held = data.user(), data.user()
+    data.hold(held)
+    old = [data.session(user, created_at=CUTOFF - relativedelta(years=2) - timedelta(days=day)) for day in range(3)]
+    older = data.session(user, created_at=CUTOFF - relativedelta(years=5))  # DEFAULT partition
+    kept = data.session(user, created_at=CUTOFF - timedelta(days=1))
+    held_session = data.session(held, created_at=CUTOFF - relativedelta(years=2))
+    data.commit()
+    outcome = purge("sessions", batch_size=1)
+    conn.rollback()
+    remaining = {row[0] for row in conn.execute("SELECT session_id FROM app.sessions")}
+    assert remaining == {kept, held_session}
+    assert not remaining & {*old, older}
+    assert (outcome.counts["rows_deleted"], outcome.held) == (4, 1)
+
+
+def test_a_rule_that_had_rows_due_and_removed_none_never_reports_success(purge, data, conn):
+    """When the table's shape defeats the walk (here a trigger that silently skips every delete), rows stay
+    due and the rule fails saying so, instead of reporting success with 0 deleted."""
+    user = data.user()
+    for _ in range(3):
+        data.session(user, created_at=CUTOFF - relativedelta(years=2))
+    conn.execute("""
+        CREATE FUNCTION app.keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+        CREATE TRIGGER keep BEFORE DELETE ON app.sessions FOR EACH ROW EXECUTE FUNCTION app.keep();
+    """)
+    data.commit()
+    with pytest.raises(StepFailed, match=r"3 rows are still due and the walk removed none of them"):
+        purge("sessions")
+    conn.rollback()
+    assert conn.execute("SELECT state FROM governance.rule_runs WHERE rule = 'sessions'").fetchone() == ("failed",)
+
+
+def test_a_cutoff_in_the_future_is_refused_before_anything_is_read(purge, data, conn):
+    """Whatever calls the library, a run cutoff later than the database's clock is refused: it would
+    delete payments years before the law allows."""
+    user = data.user()
+    payment = data.payment(user, country="DE", created_at=CUTOFF - relativedelta(years=2))
+    data.commit()
+    with pytest.raises(StepFailed, match=r"is later than now .*a run dated in the future is refused") as refused:
+        purge("payments", cutoff=CUTOFF + relativedelta(years=10))
+    assert refused.value.permanent
+    assert exists(conn, "payments", "payment_id", payment)
+
+
+def test_the_purge_refuses_a_rule_of_the_archival(purge, data, conn):
+    """Critical moderation events must be archived and verified before they are deleted: the purge refuses
+    the archival's rules instead of deleting them unarchived."""
+    event = data.moderation(data.user(), severity="critical")
+    data.commit()
+    with pytest.raises(RuleConfigurationError, match=r"'moderation_logs_critical' belongs to moderation_log_archival"):
+        purge("moderation_logs_critical")
+    assert exists(conn, "moderation_events", "event_id", event)
+
+
+def test_an_erasure_without_its_pseudonym_key_deletes_nothing(purge, data, conn, s3, buckets, monkeypatch):
+    """The key that pseudonymises payments is read before anything is deleted: without it the rule is
+    refused, and the account keeps its media (once, its media was gone before the key was found missing)."""
+    monkeypatch.delenv("GOVERNANCE_PSEUDONYM_KEY")
+    user = data.user(deleted_at=CUTOFF - timedelta(days=40))
+    data.generation(user)
+    data.payment(user, country="DE", created_at=CUTOFF - timedelta(days=60))
+    data.commit()
+    with pytest.raises(StepFailed, match=r"MissingKey in step check: no key: set GOVERNANCE_PSEUDONYM_KEY"):
+        purge("deleted_accounts")
+    assert exists(conn, "users", "user_id", user)
+    assert len(list(list_keys(s3, buckets.media))) == 1
