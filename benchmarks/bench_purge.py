@@ -12,7 +12,8 @@ read of the table:
 
 * single:  one DELETE ... WHERE created_at < cutoff AND NOT EXISTS (active legal hold), in
            one transaction (the baseline);
-* batched: governance.purge.purge_rule(..., "sessions", ...), the product's purge.
+* batched: governance.purge.purge_rule(..., "sessions", ...), the product's purge, on the run
+           lifecycle, connected as the workflows' least-privileged role.
 
 While each method runs, a thread with its own connection inserts new sessions one row per
 autocommit transaction (as fast as it can, pausing 0.5 ms between rows) and records each
@@ -114,10 +115,10 @@ WHERE session_id < %(base)s
 # -- the stack -----------------------------------------------------------------------------
 
 
-def _dsn(database: str) -> str:
+def _dsn(database: str, user: str = "postgres") -> str:
     from scripts import stack
 
-    return stack.SETTINGS.dsn(database)
+    return stack.SETTINGS.dsn(database, user)
 
 
 def _environment() -> None:
@@ -280,25 +281,29 @@ def single_delete(database: str, rule_cutoff: datetime) -> dict[str, Any]:
 
 
 def batched_purge(database: str, batch_size: int, policy: Any, s3: Any) -> dict[str, Any]:
+    """The product's purge_rule, on the workflows' own least-privileged role, with its up-front count timed."""
     import psycopg
 
+    from governance.lifecycle import RuleRun
     from governance.purge import PurgeSettings, RulePurge
+    from scripts import stack
 
     settings = PurgeSettings(run_id="bench", run_cutoff=CUTOFF, dry_run=False, batch_size=batch_size,
                              max_rows_per_rule=10**9, media_bucket=os.environ["MEDIA_BUCKET"])
     spent: dict[str, float] = {}
-    with psycopg.connect(_dsn(database), autocommit=True) as conn:
-        purge = RulePurge(conn, s3, policy, RULE, settings)  # what purge_rule() runs, with its count timed
-        check = purge.check
+    work = RulePurge(s3, policy, RULE, settings)  # what purge_rule() runs, with its check timed
+    check = work.check
 
-        def timed_check() -> None:
-            started = time.perf_counter()
-            check()
-            spent["count_s"] = round(time.perf_counter() - started, 3)
+    def timed_check(run: RuleRun) -> Any:
+        started = time.perf_counter()
+        plan = check(run)
+        spent["count_s"] = round(time.perf_counter() - started, 3)
+        return plan
 
-        purge.check = timed_check  # type: ignore[method-assign]
-        outcome = purge.execute()
-    return {"rows_deleted": outcome.rows_deleted, "eligible": outcome.eligible, "held": outcome.held,
+    work.check = timed_check  # type: ignore[method-assign]
+    with psycopg.connect(_dsn(database, stack.WORKFLOW_ROLE), autocommit=True) as conn:
+        outcome = RuleRun(conn, work.identity(), timeouts=settings.timeouts).execute(work)
+    return {"rows_deleted": outcome.counts["rows_deleted"], "eligible": outcome.eligible, "held": outcome.held,
             "batches": outcome.batches, "longest_batch_ms": outcome.longest_batch_ms, **spent}
 
 

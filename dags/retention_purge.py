@@ -7,9 +7,10 @@
 
 One mapped task per rule of `include/policy/retention.yaml` (its `retention_purge` rules).
 Each rule counts what is due, refuses to run past its safety cap, writes a ledger entry,
-then deletes in short batches: media objects first, then rows. Rows of people under an
-active legal hold (`governance.legal_holds`) are kept and counted as *held*. Critical
-moderation events and payments of erased accounts are pseudonymised, not deleted.
+then deletes in short batches: each batch locks its rows and re-checks the legal holds,
+deletes every version of their media objects, then the rows. Rows of people under an
+active legal hold (`governance.legal_holds`) are kept and counted as *held*. Payments,
+moderation events and disclosures of erased accounts are pseudonymised, not deleted.
 
 **Cutoff**: the run's `data_interval_end` (or `run_after` for manual runs), never `now()`,
 so a rerun of the same run does the same thing and nothing more.

@@ -279,10 +279,15 @@ def test_mounted_host_paths_exist(services):
 
 
 def test_app_db_applies_schema_ddl_on_first_start(services):
-    """app-db runs include/sql/schema/app.sql, then governance.sql, read-only, from docker-entrypoint-initdb.d."""
+    """app-db runs include/sql/schema/app.sql, governance.sql, roles.sql and grants.sql, in that order (the
+    order of db.SCHEMA_FILES), read-only, from docker-entrypoint-initdb.d, on PostgreSQL 17 or later (grants
+    use MAINTAIN)."""
+    from governance.db import SCHEMA_FILES
+
     mounts = {target: (host, options) for host, target, options in _bind_mounts(services["app-db"])}
-    assert mounts["/docker-entrypoint-initdb.d/01-app.sql"] == ("./include/sql/schema/app.sql", "ro")
-    assert mounts["/docker-entrypoint-initdb.d/02-governance.sql"] == ("./include/sql/schema/governance.sql", "ro")
+    initdb = sorted(target for target in mounts if target.startswith("/docker-entrypoint-initdb.d/"))
+    assert [mounts[target] for target in initdb] == [(f"./include/sql/{name}", "ro") for name in SCHEMA_FILES]
+    assert int(services["app-db"]["image"].split(":")[1]) >= 17
     assert _env(services["app-db"])["POSTGRES_DB"] == "app"
 
 
@@ -343,11 +348,14 @@ def test_governance_settings_are_set(compose):
     assert env["GOVERNANCE_INCLUDE_DIR"] == "/opt/airflow/include"
 
 
-def test_pseudonym_key_is_provided(compose):
-    """The pseudonymisation key comes from GOVERNANCE_PSEUDONYM_KEY or a key file under the mounted config folder."""
+@pytest.mark.parametrize("name", ["GOVERNANCE_PSEUDONYM_KEY", "GOVERNANCE_LEDGER_KEY"])
+def test_secret_keys_are_provided(compose, services, name):
+    """The pseudonymisation and ledger keys come from the variable or a key file under the mounted config folder,
+    which airflow-init generates once."""
     env = _env(compose["x-airflow-common"])
-    assert "GOVERNANCE_PSEUDONYM_KEY" in env
-    assert env["GOVERNANCE_PSEUDONYM_KEY_FILE"].startswith("/opt/airflow/config/")
+    assert name in env
+    assert env[f"{name}_FILE"].startswith("/opt/airflow/config/")
+    assert env[f"{name}_FILE"] in _command(services["airflow-init"])
 
 
 # -- buckets --------------------------------------------------------------------------------
@@ -359,6 +367,7 @@ def test_archive_bucket_is_created_with_object_lock(services):
     made = {line.split()[-1]: line for line in command.splitlines() if re.match(r"\s*mc mb\b", line)}
     assert set(made) == {f"local/{bucket}" for bucket in BUCKETS.values()}
     assert "--with-lock" in made["local/clipia-archive"].split()
+    assert "--with-lock" in made["local/clipia-reports"].split()  # the ledger's anchors are locked there
 
 
 def test_bucket_names_match_between_minio_init_and_airflow(compose, services):

@@ -155,7 +155,6 @@ class RunOutcome:
     batches: int = 0
     longest_batch_ms: float = 0.0
     details: dict[str, Any] = field(default_factory=dict)
-    failure: Failure | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values, for XCom and the report: counts, never row values."""
@@ -164,7 +163,6 @@ class RunOutcome:
             "cutoff": self.cutoff, "dry_run": self.dry_run, "state": self.state, "eligible": self.eligible,
             "held": self.held, **self.counts.as_dict(), "batches": self.batches,
             "longest_batch_ms": self.longest_batch_ms, "details": self.details,
-            "failure": self.failure.as_dict() if self.failure else None,
         }
 
 
@@ -195,13 +193,11 @@ class Batch:
 class RuleRun:
     """One rule of one workflow in one run, on an autocommit connection; see the module docstring."""
 
-    def __init__(self, conn: psycopg.Connection, identity: RunIdentity, *, timeouts: Timeouts | None = None,
-                 ledger_key: bytes | None = None) -> None:
+    def __init__(self, conn: psycopg.Connection, identity: RunIdentity, *, timeouts: Timeouts | None = None) -> None:
         if not conn.autocommit:
             raise ValueError("the run lifecycle needs an autocommit connection: it commits each batch on its own")
         self.conn, self.identity = conn, identity
         self.timeouts = timeouts or Timeouts()
-        self.ledger_key = ledger_key
         self.step = "lock"
         self.totals, self.batches, self.longest_batch_ms = Counts(), 0, 0.0
         self.plan = Plan()
@@ -255,7 +251,7 @@ class RuleRun:
 
     def _checked(self, work: Work) -> Plan:
         with self.conn.transaction():
-            self._settings(statement_timeout_ms=self.timeouts.check_timeout_ms, synchronous_commit="on")
+            self._begin(statement_timeout_ms=self.timeouts.check_timeout_ms, synchronous_commit="on")
             self.plan = work.check(self)
         return self.plan
 
@@ -263,14 +259,14 @@ class RuleRun:
     def subject(self) -> str:
         return f"{self.identity.workflow} rule {self.identity.rule!r}"
 
-    def outcome(self, state: str, plan: Plan | None = None, failure: Failure | None = None) -> RunOutcome:
+    def outcome(self, state: str, plan: Plan | None = None) -> RunOutcome:
         plan = plan or self.plan
         identity = self.identity
         return RunOutcome(
             workflow=identity.workflow, rule=identity.rule, run_id=identity.run_id,
             target_table=identity.target_table, cutoff=identity.cutoff.isoformat() if identity.cutoff else None,
             dry_run=state == "preview", state=state, eligible=plan.eligible, held=plan.held, counts=self.totals,
-            batches=self.batches, longest_batch_ms=self.longest_batch_ms, details=dict(plan.details), failure=failure,
+            batches=self.batches, longest_batch_ms=self.longest_batch_ms, details=dict(plan.details),
         )
 
     # -- lock ------------------------------------------------------------------------------------
@@ -306,9 +302,6 @@ class RuleRun:
             counts=dict(counts or {}), details=dict(details or {}),
         )
 
-    def _append(self, entry: ledger.LedgerEntry) -> None:
-        ledger.append(self.conn, entry, key=self.ledger_key)
-
     def account_for_interrupted_runs(self) -> list[str]:
         """Runs of this rule whose worker died: record what they committed, then close them."""
         self.step = "account for interrupted runs"
@@ -316,7 +309,7 @@ class RuleRun:
         with self.conn.transaction():
             rows = self.conn.execute(sql_text("lifecycle/interrupted_runs.sql"), self.identity.params()).fetchall()
             for run_id, target_table, cutoff, policy_sha256, counts, batches in rows:
-                self._append(self._entry(
+                ledger.append(self.conn, self._entry(
                     "interrupted", run_id=run_id, counts={**Counts(counts).as_dict(), "batches": batches},
                     details={"accounted_by_run": self.identity.run_id}, cutoff=cutoff, target_table=target_table,
                     policy_sha256=policy_sha256,
@@ -347,7 +340,7 @@ class RuleRun:
             counts, self.batches = self.conn.execute(sql_text("lifecycle/run_register.sql"), params).fetchone()
             self.totals = Counts(counts)
             event = "resumed" if earlier else "started"
-            self._append(self._entry(event, counts={"eligible": plan.eligible, "held": plan.held},
+            ledger.append(self.conn, self._entry(event, counts={"eligible": plan.eligible, "held": plan.held},
                                      details=plan.details))
         return event
 
@@ -362,17 +355,26 @@ class RuleRun:
             ).fetchone()
             self.totals, self.batches = Counts(counts), batches
             details = {"failure": failure.as_dict()} if failure else {}
-            self._append(self._entry(event, counts={**self.totals.as_dict(), "batches": batches,
+            ledger.append(self.conn, self._entry(event, counts={**self.totals.as_dict(), "batches": batches,
                                                     "held": self.plan.held}, details=details))
 
     # -- batches -----------------------------------------------------------------------------------
 
-    def _settings(self, *, statement_timeout_ms: int, synchronous_commit: str) -> None:
+    def _begin(self, *, statement_timeout_ms: int, synchronous_commit: str, tables: Sequence[str] = (),
+               lock_holds: bool = False) -> None:
+        """This transaction's timeouts, then its batch locks, in one round trip (values are ours: literals)."""
+        from psycopg import sql
+
         t = self.timeouts
-        self.conn.execute(sql_text("lifecycle/batch_settings.sql"), {
-            "synchronous_commit": synchronous_commit, "lock_timeout": f"{t.lock_timeout_ms}ms",
-            "statement_timeout": f"{statement_timeout_ms}ms", "idle_timeout": f"{t.idle_in_transaction_ms}ms",
-        })
+        statements = [sql.SQL(sql_text("lifecycle/transaction_settings.sql")).format(
+            synchronous_commit=sql.Literal(synchronous_commit), lock_timeout=sql.Literal(f"{t.lock_timeout_ms}ms"),
+            statement_timeout=sql.Literal(f"{statement_timeout_ms}ms"),
+            idle_timeout=sql.Literal(f"{t.idle_in_transaction_ms}ms"))]
+        statements += [sql.SQL(sql_text("lifecycle/table_lock.sql")).format(
+            lock_name=sql.Literal(f"governance.table:{table}")) for table in sorted(set(tables))]
+        if lock_holds:
+            statements.append(sql.SQL(sql_text("lifecycle/hold_lock.sql")))
+        self.conn.execute(sql.SQL(";\n").join(statements))
 
     @contextmanager
     def _transaction(self, tables: Sequence[str], synchronous_commit: str) -> Iterator[Batch]:
@@ -380,11 +382,8 @@ class RuleRun:
         started = time.perf_counter()
         try:
             with self.conn.transaction():
-                self._settings(statement_timeout_ms=self.timeouts.statement_timeout_ms,
-                               synchronous_commit=synchronous_commit)
-                for table in sorted(set(tables)):
-                    self.conn.execute(sql_text("lifecycle/table_lock.sql"), {"lock_name": f"governance.table:{table}"})
-                self.conn.execute(sql_text("lifecycle/hold_lock.sql"))
+                self._begin(statement_timeout_ms=self.timeouts.statement_timeout_ms,
+                            synchronous_commit=synchronous_commit, tables=tables, lock_holds=True)
                 yield batch
                 if batch.counts or batch.irrevocable:
                     self._progress(batch.counts + batch.irrevocable, batches=1)

@@ -15,7 +15,11 @@ BEGIN
         GRANT USAGE ON SCHEMA governance TO governance_auditor;
         GRANT SELECT ON ALL TABLES IN SCHEMA governance TO governance_auditor;
     END IF;
-    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'governance_workflow') THEN
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'governance_workflow')
+       AND current_setting('server_version_num')::int < 170000 THEN
+        RAISE WARNING 'grants.sql: governance_workflow needs the MAINTAIN privilege of PostgreSQL 17 or later; '
+                      'on this server run the workflows as the owner of the governance tables';
+    ELSIF EXISTS (SELECT FROM pg_roles WHERE rolname = 'governance_workflow') THEN
         GRANT USAGE ON SCHEMA app, governance TO governance_workflow;
         -- Purge and pseudonymise; no INSERT: the workflows never add application data.
         GRANT SELECT, UPDATE, DELETE ON ALL TABLES IN SCHEMA app TO governance_workflow;
