@@ -2,8 +2,11 @@
 
 Media is gone only when every version of its object is gone: in a versioned bucket, a
 DeleteObjects call without version ids only adds a delete marker and every earlier version
-stays readable. So each key's versions (and delete markers) are listed, and each is deleted
-by its version id.
+stays readable. So in a bucket that has versioning (enabled or suspended) each key's versions
+and delete markers are listed, and each is deleted by its version id. In a bucket that never
+had versioning an object has one version: whether it exists is asked with HeadObject, and it
+is deleted by its key. (Listing versions by prefix is cheap on S3 but not on every server:
+moto copies the whole bucket for each listing.)
 
 A key counts as deleted only when the DeleteObjects reply names every one of its versions
 as deleted. A reply that names a key in neither `Deleted` nor `Errors` (a body cut short, a
@@ -38,7 +41,7 @@ class Tally(Protocol):
 
 @dataclass(frozen=True)
 class Version:
-    version_id: str
+    version_id: str | None  # None: the only version, in a bucket that never had versioning
     delete_marker: bool
 
 
@@ -47,6 +50,19 @@ class MediaBucket:
 
     def __init__(self, s3: Any, bucket: str, *, subject: str) -> None:
         self.s3, self.bucket, self.subject = s3, bucket, subject
+        self._versioned: bool | None = None
+
+    def versioned(self) -> bool:
+        """Whether the bucket has, or once had, versioning (then objects may have several versions)."""
+        if self._versioned is None:
+            from botocore.exceptions import BotoCoreError, ClientError
+
+            try:
+                status = self.s3.get_bucket_versioning(Bucket=self.bucket).get("Status")
+            except (BotoCoreError, ClientError) as exc:
+                raise self._s3_error(exc, "reading the bucket's versioning") from None
+            self._versioned = status in ("Enabled", "Suspended")
+        return self._versioned
 
     def _s3_error(self, exc: Exception, doing: str) -> MediaDeletionError:
         code = error_code(exc)
@@ -66,12 +82,25 @@ class MediaBucket:
                 break  # keys are listed in order: every later one is longer
         return found
 
+    def current(self, key: str) -> list[Version]:
+        """The one version of `key` in a bucket that never had versioning, or none when it does not exist."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return []
+            raise
+        return [Version(None, False)]
+
     def _list(self, keys: Sequence[str]) -> dict[str, list[Version]]:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        find = self.versions if self.versioned() else self.current
         try:
             with ThreadPoolExecutor(max_workers=max(1, min(LIST_WORKERS, len(keys)))) as pool:
-                return dict(zip(keys, pool.map(self.versions, keys), strict=True))
+                return dict(zip(keys, pool.map(find, keys), strict=True))
         except (BotoCoreError, ClientError) as exc:
             raise self._s3_error(exc, "listing object versions") from None
 
@@ -120,12 +149,14 @@ class MediaBucket:
         """One DeleteObjects call; the keys it did not confirm, each with its error code (None: not named)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        objects = [{"Key": key, "VersionId": version.version_id} for key, version in call]
+        objects = [{"Key": key, **({"VersionId": v.version_id} if v.version_id else {})} for key, v in call]
         try:
             reply = self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": objects, "Quiet": False})
         except (BotoCoreError, ClientError) as exc:
             raise self._s3_error(exc, "deleting objects") from None
+        # An unversioned key (None) is confirmed by a Deleted entry without a version, or with "null".
         confirmed = {(item.get("Key"), item.get("VersionId")) for item in reply.get("Deleted", [])}
+        confirmed |= {(key, None) for key, version in confirmed if version in (None, "null")}
         # An error names its key, and (on AWS, not on every server) the version it was asked about.
         errors = {item.get("Key"): item.get("Code", "unknown") for item in reply.get("Errors", [])}
         by_key: dict[str, list[Version]] = {}
