@@ -2,10 +2,15 @@
 
 Erasure depends on no clock. The purge's `erase_subject` rule feeds it the accounts whose
 deletion is older than its period; a data-subject request feeds it one person, now
-(`erase_subjects`). Either way, in one batch transaction: the people's rows are locked (a
-person under legal hold is skipped), the media objects of their dependent rows are locked
-and deleted with every version, the dependent rows are deleted, the rows the law keeps are
-pseudonymised, and the people's own rows go last.
+(`erase_subjects`). Either way, for a group of people:
+
+1. their dependent rows with media go in chunks of OBJECTS_PER_BATCH, each a batch of its
+   own: the people's rows are locked and the holds re-checked (a person under legal hold is
+   skipped), a chunk of media rows is locked, its objects are deleted with every version,
+   then those rows;
+2. a last batch locks the people again, deletes the media of any row added since, deletes
+   the remaining dependent rows, pseudonymises the rows the law keeps, and deletes the
+   people's own rows.
 """
 
 from __future__ import annotations
@@ -17,8 +22,8 @@ from psycopg import sql
 
 from governance.errors import PermanentError
 from governance.lifecycle import Batch, Plan, RuleRun, RunIdentity, RunOutcome, Timeouts
-from governance.media import MediaBucket
-from governance.policy import Loaded, RetentionPolicy, RetentionRule
+from governance.media import OBJECTS_PER_BATCH, MediaBucket
+from governance.policy import CascadeStep, Loaded, RetentionPolicy, RetentionRule
 from governance.pseudonyms import pseudonym
 from governance.purge_sql import RuleStatements
 from governance.schema_check import rule_problems
@@ -26,7 +31,7 @@ from governance.schema_check import rule_problems
 if TYPE_CHECKING:
     import psycopg
 
-MAX_SUBJECTS_PER_BATCH = 500  # each person brings their dependent rows into the batch
+MAX_SUBJECTS_PER_BATCH = 50  # people erased together; their media rows go in chunks first
 
 
 class SubjectUnderHold(PermanentError):
@@ -53,10 +58,36 @@ class Erasure:
         schema = self.policy.database_schema
         return [f"{schema}.{self.rule.table}", *(f"{schema}.{step.table}" for step in self.rule.cascade)]
 
-    def erase(self, conn: psycopg.Connection, subjects: Sequence[int], batch: Batch) -> None:
-        """Erase `subjects` (those still due and not held) inside the caller's batch transaction."""
-        locked = [row[0] for row in conn.execute(self.sql.statement("lock_due", media=sql.NULL),
-                                                 {**self.sql.params, "keys": list(subjects)})]
+    def erase(self, run: RuleRun, subjects: Sequence[int]) -> None:
+        """Erase `subjects` (those still due and not held): their media rows in chunks, then the rest."""
+        for step in self.rule.cascade:
+            if not step.media_column:
+                continue
+            while run.batch(lambda batch, step=step: self._media_chunk(run.conn, step, subjects, batch),
+                            tables=self.tables, step="erase media")["rows_deleted"]:
+                pass
+        run.batch(lambda batch: self._erase(run.conn, subjects, batch), tables=self.tables, step="erase accounts")
+
+    def _lock(self, conn: psycopg.Connection, subjects: Sequence[int]) -> list[int]:
+        """Lock the people still due and not held; while they are locked, no new dependent row can name them."""
+        return [row[0] for row in conn.execute(self.sql.statement("lock_due", media=sql.NULL),
+                                               {**self.sql.params, "keys": list(subjects)})]
+
+    def _media_chunk(self, conn: psycopg.Connection, step: CascadeStep, subjects: Sequence[int],
+                     batch: Batch) -> None:
+        locked = self._lock(conn, subjects)
+        if not locked:
+            return
+        statement, params = self.sql.cascade(step, "cascade_media_rows")
+        keys = [row[0] for row in conn.execute(statement, {**params, "subjects": locked, "limit": OBJECTS_PER_BATCH})]
+        if not keys:
+            return
+        self.media.delete(keys, batch)
+        statement, params = self.sql.cascade(step, "cascade_delete_media_rows")
+        batch.add(rows_deleted=conn.execute(statement, {**params, "subjects": locked, "media_keys": keys}).rowcount)
+
+    def _erase(self, conn: psycopg.Connection, subjects: Sequence[int], batch: Batch) -> None:
+        locked = self._lock(conn, subjects)
         if not locked:
             return
         # Objects only now, with the people and their media rows locked and the holds re-checked.
@@ -108,9 +139,7 @@ class SubjectErasure:
 
     def execute(self, run: RuleRun) -> None:
         for first in range(0, len(self.subjects), MAX_SUBJECTS_PER_BATCH):
-            chunk = self.subjects[first:first + MAX_SUBJECTS_PER_BATCH]
-            run.batch(lambda batch, chunk=chunk: self.erasure.erase(run.conn, chunk, batch),
-                      tables=self.erasure.tables, step="erase subjects")
+            self.erasure.erase(run, self.subjects[first:first + MAX_SUBJECTS_PER_BATCH])
 
 
 def erase_subjects(conn: psycopg.Connection, s3: Any, *, policy: Loaded[RetentionPolicy], subjects: Sequence[int],

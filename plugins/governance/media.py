@@ -28,7 +28,11 @@ from typing import Any, Protocol
 from governance.errors import GovernanceError, error_code
 from governance.storage import DELETE_OBJECTS_MAX_KEYS
 
-LIST_WORKERS = 8  # concurrent ListObjectVersions calls (boto3 clients are thread-safe)
+LIST_WORKERS = 8  # concurrent HeadObject or ListObjectVersions calls (boto3 clients are thread-safe)
+# A batch deletes its objects inside its transaction, with its rows locked, so the objects of
+# one batch are bounded: 200 keys take a HeadObject (or listing) each, 8 at a time, and one
+# DeleteObjects call; well under a second on S3.
+OBJECTS_PER_BATCH = 200
 
 
 class MediaDeletionError(GovernanceError):

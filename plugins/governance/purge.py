@@ -30,7 +30,7 @@ from governance.erasure import MAX_SUBJECTS_PER_BATCH, Erasure
 from governance.errors import GovernanceError, PermanentError
 from governance.keys import pseudonym_key
 from governance.lifecycle import Batch, Plan, RuleRun, RunIdentity, RunOutcome, Timeouts
-from governance.media import MediaBucket
+from governance.media import OBJECTS_PER_BATCH, MediaBucket
 from governance.policy import Loaded, RetentionPolicy
 from governance.purge_sql import BlockRanges, RuleStatements
 from governance.schema_check import rule_problems
@@ -180,7 +180,9 @@ class RulePurge:
     def _keys(self, run: RuleRun) -> Iterator[list[int]]:
         """Batches of due keys, in key order, chosen without locks (each batch locks its own)."""
         after = -(2**63)
-        limit = min(self.settings.batch_size, MAX_SUBJECTS_PER_BATCH) if self.erasure else self.settings.batch_size
+        # Key walks delete objects inside their batches: bounded by the objects one batch may hold.
+        cap = MAX_SUBJECTS_PER_BATCH if self.erasure else OBJECTS_PER_BATCH
+        limit = min(self.settings.batch_size, cap)
         select = self.sql.statement("select_batch", media=sql.NULL)
         while True:
             run.step = "choose batch"
@@ -193,8 +195,7 @@ class RulePurge:
     def _walk_keys(self, run: RuleRun) -> None:
         if self.erasure:
             for keys in self._keys(run):
-                run.batch(lambda batch, keys=keys: self.erasure.erase(run.conn, keys, batch),
-                          tables=self.erasure.tables, step="erase accounts")
+                self.erasure.erase(run, keys)
             return
         for keys in self._keys(run):
             run.batch(lambda batch, keys=keys: self._delete_or_mark(run.conn, keys, batch),

@@ -132,3 +132,19 @@ def test_a_request_for_an_unknown_person_is_refused_and_changes_nothing(data, co
     with pytest.raises(StepFailed, match=r"1 of 2 people to erase are not in app.users; nothing was erased"):
         erase(workflow_url, s3, buckets, [person, 987654321])
     assert "users.user_id" in columns_holding(conn, person)
+
+
+def test_a_person_with_many_generations_is_erased_in_short_batches(data, conn, workflow_url, s3, buckets):
+    """Objects are deleted inside a batch's transaction, so a batch holds at most OBJECTS_PER_BATCH of them: a
+    person with 450 generations is erased in several short batches, not one transaction as long as S3 takes."""
+    from governance.media import OBJECTS_PER_BATCH
+
+    person = data.user()
+    for _ in range(450):
+        data.generation(person)
+    data.commit()
+    outcome = erase(workflow_url, s3, buckets, [person])
+    assert outcome.counts["objects_deleted"] == 450
+    assert outcome.batches >= 450 // OBJECTS_PER_BATCH + 2  # three chunks of media rows, then the account
+    assert columns_holding(conn, person) == []
+    assert not list(list_keys(s3, buckets.media))
