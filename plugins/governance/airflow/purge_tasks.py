@@ -23,9 +23,6 @@ from governance.reports import publish_document, report_prefix
 
 log = logging.getLogger(__name__)
 
-FIELDS = ("dry_run", "rules", "batch_size", "max_rows_per_rule", "ledger_override_reason")
-
-
 def _positive_int(name: str, value: Any, upper: int | None = None) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1 or (upper and value > upper):
         raise InvalidRunParameters(f"{name}: {value!r} must be an integer from 1{f' to {upper}' if upper else ''}")
@@ -65,7 +62,7 @@ def plan_purge(context: Mapping[str, Any]) -> list[dict[str, Any]]:
     ledger_override_reason says why to go on; the ledger records it)."""
     with task_errors(WORKFLOW, "plan"):
         policy = load_retention_policy()
-        conf = run_conf(context, FIELDS)
+        conf = run_conf(context, context["dag"].params)  # declared fields only: conf keys join "params"
         resolved = resolve_parameters(policy.model, context["params"], conf=conf, kind=run_type(context))
         cutoff = run_cutoff(context)
         run_id = context["run_id"]
