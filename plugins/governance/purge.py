@@ -183,7 +183,7 @@ class RulePurge:
         # Key walks delete objects inside their batches: bounded by the objects one batch may hold.
         cap = MAX_SUBJECTS_PER_BATCH if self.erasure else OBJECTS_PER_BATCH
         limit = min(self.settings.batch_size, cap)
-        select = self.sql.statement("select_batch", media=sql.NULL)
+        select = self.sql.statement("select_batch")
         while True:
             run.step = "choose batch"
             keys = [row[0] for row in run.conn.execute(select, {**self.sql.params, "after": after, "limit": limit})]
