@@ -93,7 +93,8 @@ RULES = [rule.name for rule in POLICY.model.rules_for("retention_purge")]
             "",
             type="string",
             title="Ledger override reason",
-            description="Only when the audit ledger fails verification: why to purge anyway. Recorded in the ledger.",
+            description="Only when the audit ledger fails verification: why to purge anyway (a ticket and a "
+            "reason; no personal data). Kept in the append-only ledger for good.",
         ),
     },
 )

@@ -26,7 +26,7 @@ from governance.media import OBJECTS_PER_BATCH, MediaBucket
 from governance.policy import CascadeStep, Loaded, RetentionPolicy, RetentionRule
 from governance.pseudonyms import pseudonym
 from governance.purge_sql import RuleStatements
-from governance.schema_check import rule_problems
+from governance.schema_check import RuleConfigurationError, require_serviceable
 
 if TYPE_CHECKING:
     import psycopg
@@ -78,7 +78,7 @@ class Erasure:
         locked = self._lock(conn, subjects)
         if not locked:
             return
-        statement, params = self.sql.cascade(step, "cascade_media_rows")
+        statement, params = self.sql.cascade(step, "cascade_media_keys")
         keys = [row[0] for row in conn.execute(statement, {**params, "subjects": locked, "limit": OBJECTS_PER_BATCH})]
         if not keys:
             return
@@ -110,7 +110,7 @@ class Erasure:
         for step in self.rule.cascade:
             if step.media_column:
                 statement, params = self.sql.cascade(step, "cascade_media_keys")
-                keys += [row[0] for row in conn.execute(statement, {**params, "subjects": subjects})]
+                keys += [row[0] for row in conn.execute(statement, {**params, "subjects": subjects, "limit": None})]
         return keys
 
 
@@ -124,22 +124,27 @@ class SubjectErasure:
         self.erasure = Erasure(policy.model, rule, self.sql, media, pseudonym_key)
 
     def check(self, run: RuleRun) -> Plan:
-        problems = rule_problems(self.policy.model, run.conn, [self.rule]).get(self.rule.name)
-        if problems:
-            raise PermanentError(f"rule {self.rule.name!r} cannot run: {'; '.join(problems)}")
+        require_serviceable(self.policy.model, run.conn, self.rule)
         found, held = run.conn.execute(self.sql.statement("count_subjects"),
                                        {**self.sql.params, "keys": self.subjects}).fetchone()
-        if found < len(self.subjects):
-            raise UnknownSubject(f"{len(self.subjects) - found} of {len(self.subjects)} people to erase are not in "
-                                 f"{self.policy.model.database_schema}.{self.rule.table}; nothing was erased")
+        erased = run.earlier["subjects_erased"]  # by an earlier attempt of this same request
+        done = "nothing was erased" if not erased else f"{erased} were erased by an earlier attempt"
+        if found + erased < len(self.subjects):
+            missing = len(self.subjects) - found - erased
+            raise UnknownSubject(f"{missing} of {len(self.subjects)} people to erase are not in "
+                                 f"{self.policy.model.database_schema}.{self.rule.table}; {done}")
         if held:
             raise SubjectUnderHold(f"{held} of {len(self.subjects)} people to erase are under an active legal hold; "
-                                   "nothing was erased. Erase them once the hold is released.")
+                                   f"{done}. Erase them once the hold is released.")
         return Plan(eligible=found, held=0, details={"subjects": len(self.subjects)})
 
     def execute(self, run: RuleRun) -> None:
         for first in range(0, len(self.subjects), MAX_SUBJECTS_PER_BATCH):
             self.erasure.erase(run, self.subjects[first:first + MAX_SUBJECTS_PER_BATCH])
+        kept = len(self.subjects) - run.totals["subjects_erased"]
+        if kept:  # a hold placed after the check: the batch kept those people, and the request is not done
+            raise SubjectUnderHold(f"{kept} of {len(self.subjects)} people were put under a legal hold during the "
+                                   "erasure and were kept; the others were erased")
 
 
 def erase_subjects(conn: psycopg.Connection, s3: Any, *, policy: Loaded[RetentionPolicy], subjects: Sequence[int],
@@ -148,8 +153,11 @@ def erase_subjects(conn: psycopg.Connection, s3: Any, *, policy: Loaded[Retentio
     """Erase these people now, with the cascade of the policy's erase_subject rule; no clock decides.
 
     Refused, with nothing erased, when anyone of them is unknown or under an active legal hold.
+    Callers gate on the ledger first (ledger_audit.require_intact_ledger), as every deleting workflow does.
     """
-    rule = next(rule for rule in policy.model.rules if rule.action == "erase_subject")
+    rule = next((rule for rule in policy.model.rules if rule.action == "erase_subject"), None)
+    if rule is None:
+        raise RuleConfigurationError(f"{policy.path.name} has no erase_subject rule, whose cascade an erasure uses")
     identity = RunIdentity(workflow=workflow, run_id=run_id, rule=rule.name, verb="erasure",
                            policy_sha256=policy.sha256, target_table=f"{policy.model.database_schema}.{rule.table}")
     media = MediaBucket(s3, media_bucket, subject=f"{workflow} {run_id}")

@@ -18,6 +18,7 @@ EXCLUSIVE locks (MAINTAIN on PostgreSQL 17+); include/sql/schema/grants.sql gran
 
 from __future__ import annotations
 
+import hmac
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -53,14 +54,6 @@ REASON_ANCHOR_CONFLICT = "anchor conflict"
 REASON_SIGNATURE = "signature invalid"
 
 
-class LedgerIntegrityError(Exception):
-    """The ledger failed verification; the message names the first broken seq and why."""
-
-    def __init__(self, message: str, result: VerificationResult | None = None) -> None:
-        super().__init__(message)
-        self.result = result
-
-
 # --- results -------------------------------------------------------------------------------
 
 
@@ -90,6 +83,7 @@ class VerificationResult:
     first_broken_seq: int | None = None
     reason: str | None = None
     signatures_checked: bool = False
+    first_signed_seq: int | None = None  # from here on every entry must be signed (anchors keep it)
 
 
 # --- append --------------------------------------------------------------------------------
@@ -150,10 +144,11 @@ def _anchor_map(anchors: Iterable[tuple[int, str]]) -> tuple[dict[int, str], tup
 class _ChainChecker:
     """Checks rows one at a time, in seq order; remembers the last good link."""
 
-    def __init__(self, anchors: dict[int, str], key: bytes | None) -> None:
+    def __init__(self, anchors: dict[int, str], key: bytes | None, signed_from: int | None) -> None:
         self.anchors = anchors
         self.key = key
-        self.signed_seen = False
+        self.signed_from = signed_from
+        self.first_signed_seq: int | None = None
         self.checked = 0
         self.head_seq: int | None = None
         self.prev_hash = GENESIS_HASH
@@ -188,16 +183,20 @@ class _ChainChecker:
 
     def _signature_problem(self, row: Mapping[str, Any]) -> str | None:
         """Entries must be signed with the ledger key. Only a prefix of unsigned entries is
-        accepted: those appended before this ledger was signed (an upgraded deployment)."""
+        accepted: those appended before this ledger was signed (an upgraded deployment), and
+        never past the first signed seq that an anchor recorded, so that clearing every
+        signature does not turn the whole ledger into such a prefix."""
         if self.key is None:
             return None
-        mac = row.get("entry_mac")
-        if mac is None and not self.signed_seen:
+        seq, mac = row["seq"], row.get("entry_mac")
+        prefix = self.first_signed_seq is None and (self.signed_from is None or seq < self.signed_from)
+        if mac is None and prefix:
             return None
-        self.signed_seen = True
-        if mac is None or mac != entry_mac(self.key, row["entry_hash"]):
+        if mac is None or not hmac.compare_digest(mac, entry_mac(self.key, row["entry_hash"])):
             state = "is not signed" if mac is None else "has a signature the ledger key did not make"
-            return f"{REASON_SIGNATURE}: seq {row['seq']} {state} (it was not appended by the governance service)"
+            return f"{REASON_SIGNATURE}: seq {seq} {state} (it was not appended by the governance service)"
+        if self.first_signed_seq is None:
+            self.first_signed_seq = seq
         return None
 
     def check_end(self) -> tuple[int, str] | None:
@@ -221,6 +220,7 @@ class _ChainChecker:
             first_broken_seq=first_broken_seq,
             reason=reason,
             signatures_checked=self.key is not None,
+            first_signed_seq=self.first_signed_seq,
         )
 
 
@@ -266,6 +266,7 @@ def verify(
     *,
     anchors: Iterable[tuple[int, str]] = (),
     key: bytes | None = None,
+    signed_from: int | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
 ) -> VerificationResult:
     """Recompute the chain from seq 1, streaming the table in batches through a server-side cursor.
@@ -273,12 +274,13 @@ def verify(
     Detects a missing seq (a deleted row), a prev_hash that is not the previous entry_hash,
     an entry_hash that does not match the row's contents, any anchor — an earlier
     (seq, entry_hash) — that is absent or different, two anchors that disagree, and, given
-    the ledger key, an entry the key did not sign. Stops at the first problem.
+    the ledger key, an entry the key did not sign (from `signed_from` on, every entry must be
+    signed). Stops at the first problem.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     anchored, conflict = _anchor_map(anchors)
-    checker = _ChainChecker(anchored, key)
+    checker = _ChainChecker(anchored, key, signed_from)
     if conflict is not None:
         return checker.result(conflict)
     broken = None
@@ -289,17 +291,6 @@ def verify(
             if broken is not None:
                 break
     return checker.result(broken or checker.check_end())
-
-
-def verify_or_raise(conn: psycopg.Connection, anchors: Iterable[tuple[int, str]] = (),
-                    key: bytes | None = None) -> VerificationResult:
-    """`verify`, raising LedgerIntegrityError with the reason when the ledger is not intact."""
-    result = verify(conn, anchors=anchors, key=key)
-    if not result.ok:
-        raise LedgerIntegrityError(
-            f"audit ledger verification failed at seq {result.first_broken_seq}: {result.reason}", result
-        )
-    return result
 
 
 # --- reads ---------------------------------------------------------------------------------

@@ -7,9 +7,11 @@ COMPLIANCE mode where the bucket has Object Lock, so that no database role, rest
 superuser can remove it. Verification then checks the chain against every anchor: an
 anchored entry that is missing or different is found and named.
 
-The anchor is its key, `ledger-anchors/<seq, 12 digits>-<entry_hash>.json`: listing the
-prefix is enough to read them all. The body repeats it, with when and by which run it was
-verified, for people reading the bucket.
+The anchor is its key, `ledger-anchors/<seq, 12 digits>-<entry_hash>-signed-<seq>.json`,
+where the last part is the first entry that was signed when the head was verified: from
+there on every entry must carry a valid signature, even if someone later clears them all.
+Listing the prefix is enough to read every anchor. The body repeats it, with when and by
+which run it was verified, for people reading the bucket.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from governance.errors import GovernanceError, error_code
 
 ANCHOR_PREFIX = "ledger-anchors/"
 ANCHOR_RETENTION = relativedelta(years=7)  # as long as the longest evidence the ledger accounts for
-_ANCHOR_KEY = re.compile(rf"^{ANCHOR_PREFIX}(?P<seq>\d{{12}})-(?P<hash>[0-9a-f]{{64}})\.json$")
+_ANCHOR_KEY = re.compile(
+    rf"^{ANCHOR_PREFIX}(?P<seq>\d{{12}})-(?P<hash>[0-9a-f]{{64}})(?:-signed-(?P<signed>\d{{12}}))?\.json$"
+)
 
 
 class AnchorStoreError(GovernanceError):
@@ -39,10 +43,12 @@ class Anchors:
 
     pairs: list[tuple[int, str]]
     unreadable: list[str]  # keys under the prefix that are not anchors: someone wrote there
+    signed_from: int | None = None  # the earliest first-signed seq any anchor recorded
 
 
-def anchor_key(seq: int, entry_hash: str) -> str:
-    return f"{ANCHOR_PREFIX}{seq:012d}-{entry_hash}.json"
+def anchor_key(seq: int, entry_hash: str, signed_from: int | None) -> str:
+    signed = f"-signed-{signed_from:012d}" if signed_from else ""
+    return f"{ANCHOR_PREFIX}{seq:012d}-{entry_hash}{signed}.json"
 
 
 def bucket_has_object_lock(s3: Any, bucket: str) -> bool:
@@ -62,36 +68,39 @@ def read_anchors(s3: Any, bucket: str) -> Anchors:
     """Every anchor in the bucket (from the keys alone)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    pairs, unreadable = [], []
+    pairs, unreadable, signed = [], [], []
     try:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=ANCHOR_PREFIX):
             for item in page.get("Contents", []):
                 match = _ANCHOR_KEY.match(item["Key"])
                 if match:
                     pairs.append((int(match["seq"]), match["hash"]))
+                    if match["signed"]:
+                        signed.append(int(match["signed"]))
                 else:
                     unreadable.append(item["Key"])
     except (BotoCoreError, ClientError) as exc:
         raise AnchorStoreError(f"cannot list the ledger anchors in bucket {bucket} "
                                f"({type(exc).__name__} {error_code(exc) or ''})".rstrip() + ")") from None
-    return Anchors(pairs=pairs, unreadable=unreadable)
+    return Anchors(pairs=pairs, unreadable=unreadable, signed_from=min(signed, default=None))
 
 
-def write_anchor(s3: Any, bucket: str, *, seq: int, entry_hash: str, verified_at: datetime, workflow: str,
-                 run_id: str) -> dict[str, Any]:
+def write_anchor(s3: Any, bucket: str, *, seq: int, entry_hash: str, signed_from: int | None,
+                 verified_at: datetime, workflow: str, run_id: str) -> dict[str, Any]:
     """Write the head (seq, entry_hash) as an anchor, locked until verified_at + 7 years where the bucket allows.
 
     Idempotent: an anchor that is already there is left as it is.
     """
     from botocore.exceptions import BotoCoreError, ClientError
 
-    key = anchor_key(seq, entry_hash)
+    key = anchor_key(seq, entry_hash, signed_from)
     try:
         locked = bucket_has_object_lock(s3, bucket)
         if any(item["Key"] == key for item in s3.list_objects_v2(Bucket=bucket, Prefix=key).get("Contents", [])):
             return {"key": key, "locked": locked, "written": False}
-        body = json.dumps({"seq": seq, "entry_hash": entry_hash, "verified_at": verified_at.isoformat(),
-                           "workflow": workflow, "run_id": run_id}, sort_keys=True).encode()
+        body = json.dumps({"seq": seq, "entry_hash": entry_hash, "signed_from_seq": signed_from,
+                           "verified_at": verified_at.isoformat(), "workflow": workflow, "run_id": run_id},
+                          sort_keys=True).encode()
         extra: dict[str, Any] = {}
         if locked:
             # Set retain-until explicitly (some servers count a retention in Years as 365 days).

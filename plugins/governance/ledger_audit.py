@@ -32,7 +32,7 @@ def ledger_state(conn: psycopg.Connection, s3: Any, *, workflow: str, run_id: st
     """Verify the whole chain (signatures included) against every anchor; anchor the head when intact."""
     bucket = settings.reports_bucket()
     anchors = read_anchors(s3, bucket)
-    result = ledger.verify(conn, anchors=anchors.pairs, key=ledger_key())
+    result = ledger.verify(conn, anchors=anchors.pairs, key=ledger_key(), signed_from=anchors.signed_from)
     state: dict[str, Any] = {
         "chain_ok": result.ok,
         "entries": result.entries_checked,
@@ -50,7 +50,8 @@ def ledger_state(conn: psycopg.Connection, s3: Any, *, workflow: str, run_id: st
     if result.ok and result.head_seq is not None:
         state["head"] = {"seq": result.head_seq, "hash": result.head_hash}
         state["anchor"] = write_anchor(s3, bucket, seq=result.head_seq, entry_hash=result.head_hash,
-                                       verified_at=datetime.now(UTC), workflow=workflow, run_id=run_id)
+                                       signed_from=result.first_signed_seq, verified_at=datetime.now(UTC),
+                                       workflow=workflow, run_id=run_id)
     return state
 
 

@@ -121,7 +121,8 @@ class RunIdentity:
 class Timeouts:
     """Bounds on every wait: a batch never queues the application behind it for long."""
 
-    lock_timeout_ms: int = 5_000
+    lock_timeout_ms: int = 5_000  # a row or table lock the application holds
+    batch_lock_timeout_ms: int = 120_000  # another rule's batch on a shared table (ours: short, bounded)
     statement_timeout_ms: int = 120_000
     idle_in_transaction_ms: int = 300_000  # a batch waiting on S3 holds row locks: bounded
     check_timeout_ms: int = 1_800_000  # the up-front count reads the whole table
@@ -179,9 +180,11 @@ class Work(Protocol):
 class Batch:
     """One batch transaction: its counts, and what it did that a rollback cannot undo."""
 
-    def __init__(self) -> None:
+    def __init__(self, deleted_earlier: frozenset[str] | set[str] = frozenset()) -> None:
         self.counts = Counts()
         self.irrevocable = Counts()  # e.g. objects deleted in S3: counted even if the batch rolls back
+        self.deleted_keys: set[str] = set()  # the objects this batch deleted
+        self.deleted_earlier = deleted_earlier  # deleted (and counted) by an attempt that rolled back
 
     def add(self, **counts: int) -> None:
         self.counts = self.counts + Counts(**counts)
@@ -200,8 +203,12 @@ class RuleRun:
         self.timeouts = timeouts or Timeouts()
         self.step = "lock"
         self.totals, self.batches, self.longest_batch_ms = Counts(), 0, 0.0
+        self.earlier = Counts()  # what an earlier, unfinished attempt of this run already did
         self.plan = Plan()
         self._locked = False
+        # Objects deleted by batch attempts of this run that rolled back (already counted): a retry
+        # that finds them gone must not count them again as already absent.
+        self.deleted_by_failed_batches: set[str] = set()
 
     # -- the whole run -----------------------------------------------------------------------
 
@@ -217,16 +224,17 @@ class RuleRun:
                 return self.outcome("preview", plan=self._checked(work))
             with self:
                 return self._run(work)
-        except BaseException as exc:
-            failure = describe(exc, self.step)
-            log.error("%s: %s", self.subject, failure.summary())
-            raise sanitised(exc, subject=self.subject, step=self.step) from None
+        except Exception as exc:  # interrupts (timeouts, termination) pass through unchanged
+            failure = sanitised(exc, subject=self.subject, step=self.step)
+            log.error("%s: %s", self.subject, failure.failure.summary())
+        # Raised outside the except block, so that the original error is not even its context.
+        raise failure from None
 
     def _run(self, work: Work) -> RunOutcome:
+        if self.completed_earlier():
+            return self.outcome("already_completed")
         try:
             self.account_for_interrupted_runs()
-            if self.completed_earlier():
-                return self.outcome("already_completed")
             self.step = "check"
             plan = self._checked(work)
             self.start(plan)
@@ -234,8 +242,9 @@ class RuleRun:
             self.step = "finish"
             self._close("completed", None)
             return self.outcome("completed")
-        except BaseException as exc:
-            # On a dropped connection nothing more can be written: the next run finds this run
+        except Exception as exc:
+            # On a dropped connection nothing more can be written, and after an interrupt (a task
+            # timeout, a termination) a query may still be running: the next run finds this run
             # unfinished in rule_runs and records its committed counts as interrupted.
             if not self.conn.broken:
                 refused = self.step == "check" and isinstance(exc, PermanentError)
@@ -285,8 +294,14 @@ class RuleRun:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._locked and not self.conn.broken:
-            self.conn.execute(sql_text("lifecycle/rule_unlock.sql"), self.identity.params())
+        """Release the rule's lock. If that fails (an interrupted query, a lost connection), the lock
+        goes with the session, which the caller closes; it must not hide the run's own error."""
+        try:
+            if self._locked and not self.conn.broken:
+                self.conn.execute(sql_text("lifecycle/rule_unlock.sql"), self.identity.params())
+        except Exception as exc:
+            log.warning("%s: the rule's lock is released with the session (%s)", self.subject,
+                        describe(exc, "unlock").summary())
         self._locked = False
 
     # -- ledger records --------------------------------------------------------------------------
@@ -323,40 +338,47 @@ class RuleRun:
 
     def completed_earlier(self) -> bool:
         """Whether an earlier attempt of this same run completed (a cleared task, a repeated request):
-        then nothing is done again, and the run's totals are reported as they are."""
-        earlier = self.conn.execute(sql_text("lifecycle/run_state.sql"), self.identity.params()).fetchone()
-        if earlier and earlier[0] == "completed":
-            self.totals, self.batches = Counts(earlier[1]), earlier[2]
+        then nothing is done again, and the run's totals are reported as they are. An earlier attempt
+        that did not complete leaves its counts in `earlier` (an interrupted one's are in the ledger)."""
+        row = self.conn.execute(sql_text("lifecycle/run_state.sql"), self.identity.params()).fetchone()
+        if row and row[0] == "completed":
+            self.totals, self.batches = Counts(row[1]), row[2]
             log.info("%s: this run already completed; nothing more to do", self.subject)
             return True
+        if row and row[0] != "interrupted":
+            self.earlier = Counts(row[1])
         return False
 
-    def start(self, plan: Plan) -> str:
-        """Register the run: 'started', or 'resumed' when an earlier attempt of it left counts."""
+    def start(self, plan: Plan) -> None:
+        """Register the run: `*_started`, or `*_resumed` when an earlier attempt of it left counts,
+        which the totals then continue. A run another run accounted for as interrupted starts from
+        zero again: its counts are in that entry already."""
         self.step = "start"
-        params = self.identity.params()
         with self.conn.transaction():
-            earlier = self.conn.execute(sql_text("lifecycle/run_state.sql"), params).fetchone()
-            counts, self.batches = self.conn.execute(sql_text("lifecycle/run_register.sql"), params).fetchone()
+            self._begin(statement_timeout_ms=self.timeouts.statement_timeout_ms, synchronous_commit="on")
+            counts, self.batches = self.conn.execute(sql_text("lifecycle/run_register.sql"),
+                                                     self.identity.params()).fetchone()
             self.totals = Counts(counts)
-            event = "resumed" if earlier else "started"
+            event = "resumed" if self.totals or self.batches else "started"
             ledger.append(self.conn, self._entry(event, counts={"eligible": plan.eligible, "held": plan.held},
-                                     details=plan.details))
-        return event
+                                                 details=plan.details))
 
     def _close(self, state: str, failure: Failure | None) -> None:
         from psycopg.types.json import Jsonb
 
-        event = {"completed": "completed", "failed": "failed", "refused": "refused"}[state]
         with self.conn.transaction():
-            counts, batches = self.conn.execute(
+            # Synchronous: this entry is what makes every earlier (asynchronous) batch durable.
+            self._begin(statement_timeout_ms=self.timeouts.statement_timeout_ms, synchronous_commit="on")
+            closed = self.conn.execute(
                 sql_text("lifecycle/run_close.sql"),
                 {**self.identity.params(), "state": state, "error": Jsonb(failure.as_dict()) if failure else None},
             ).fetchone()
-            self.totals, self.batches = Counts(counts), batches
+            if closed is None:  # the run completed in an earlier attempt: its record stands
+                return
+            self.totals, self.batches = Counts(closed[0]), closed[1]
             details = {"failure": failure.as_dict()} if failure else {}
-            ledger.append(self.conn, self._entry(event, counts={**self.totals.as_dict(), "batches": batches,
-                                                    "held": self.plan.held}, details=details))
+            ledger.append(self.conn, self._entry(state, counts={**self.totals.as_dict(), "batches": self.batches,
+                                                                "held": self.plan.held}, details=details))
 
     # -- batches -----------------------------------------------------------------------------------
 
@@ -366,19 +388,21 @@ class RuleRun:
         from psycopg import sql
 
         t = self.timeouts
-        statements = [sql.SQL(sql_text("lifecycle/transaction_settings.sql")).format(
-            synchronous_commit=sql.Literal(synchronous_commit), lock_timeout=sql.Literal(f"{t.lock_timeout_ms}ms"),
-            statement_timeout=sql.Literal(f"{statement_timeout_ms}ms"),
-            idle_timeout=sql.Literal(f"{t.idle_in_transaction_ms}ms"))]
-        statements += [sql.SQL(sql_text("lifecycle/table_lock.sql")).format(
+        settings = sql.SQL(sql_text("lifecycle/transaction_settings.sql")).format(
+            synchronous_commit=sql.Literal(synchronous_commit), batch_lock_timeout=sql.Literal(
+                f"{t.batch_lock_timeout_ms}ms"), statement_timeout=sql.Literal(f"{statement_timeout_ms}ms"),
+            idle_timeout=sql.Literal(f"{t.idle_in_transaction_ms}ms"))
+        locks = [sql.SQL(sql_text("lifecycle/table_lock.sql")).format(
             lock_name=sql.Literal(f"governance.table:{table}")) for table in sorted(set(tables))]
         if lock_holds:
-            statements.append(sql.SQL(sql_text("lifecycle/hold_lock.sql")))
-        self.conn.execute(sql.SQL(";\n").join(statements))
+            locks.append(sql.SQL(sql_text("lifecycle/hold_lock.sql")))
+        application = sql.SQL(sql_text("lifecycle/application_lock_timeout.sql")).format(
+            lock_timeout=sql.Literal(f"{t.lock_timeout_ms}ms"))
+        self.conn.execute(sql.SQL(";\n").join([settings, *locks, application]))
 
     @contextmanager
     def _transaction(self, tables: Sequence[str], synchronous_commit: str) -> Iterator[Batch]:
-        batch = Batch()
+        batch = Batch(deleted_earlier=self.deleted_by_failed_batches)
         started = time.perf_counter()
         try:
             with self.conn.transaction():
@@ -387,7 +411,8 @@ class RuleRun:
                 yield batch
                 if batch.counts or batch.irrevocable:
                     self._progress(batch.counts + batch.irrevocable, batches=1)
-        except BaseException:
+        except Exception:
+            self.deleted_by_failed_batches |= batch.deleted_keys
             if batch.irrevocable and not self.conn.broken:
                 self._progress(batch.irrevocable, batches=0)  # e.g. objects deleted before the rollback
             raise

@@ -40,6 +40,11 @@ class MediaDeletionError(GovernanceError):
 
 
 class Tally(Protocol):
+    """Where deletions are counted (lifecycle.Batch)."""
+
+    deleted_keys: set[str]  # what this batch deleted
+    deleted_earlier: frozenset[str] | set[str]  # what an attempt that rolled back deleted, and counted
+
     def add_irrevocable(self, **counts: int) -> None: ...
 
 
@@ -113,16 +118,18 @@ class MediaBucket:
 
         Raises MediaDeletionError unless every version of every key is confirmed deleted.
         """
-        unique = sorted(set(keys))
+        unique = sorted({key for key in keys if key})  # an empty key names no object
         if not unique:
             return
         listed = self._list(unique)
         absent = [key for key in unique if not any(not v.delete_marker for v in listed[key])]
-        if absent:
-            tally.add_irrevocable(objects_already_absent=len(absent))
-        unconfirmed: dict[str, int] = {}
+        # A key a rolled-back attempt of this run deleted was counted then; it is not "already absent".
+        uncounted = [key for key in absent if key not in tally.deleted_earlier]
+        if uncounted:
+            tally.add_irrevocable(objects_already_absent=len(uncounted))
+        unconfirmed: dict[str, str | None] = {}
         for call in self._calls(listed):
-            unconfirmed.update(self._delete_call(call, listed, tally))
+            unconfirmed.update(self._delete_call(call, listed, tally, unconfirmed))
         if unconfirmed:
             codes = sorted({code for code in unconfirmed.values() if code})
             silent = sum(1 for code in unconfirmed.values() if not code)
@@ -148,8 +155,8 @@ class MediaBucket:
         if call:
             yield call
 
-    def _delete_call(self, call: list[tuple[str, Version]], listed: dict[str, list[Version]],
-                     tally: Tally) -> dict[str, str | None]:
+    def _delete_call(self, call: list[tuple[str, Version]], listed: dict[str, list[Version]], tally: Tally,
+                     failed_before: dict[str, str | None]) -> dict[str, str | None]:
         """One DeleteObjects call; the keys it did not confirm, each with its error code (None: not named)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -174,9 +181,12 @@ class MediaBucket:
                 unconfirmed[key] = errors.get(key)
                 continue
             versions_deleted += sum(1 for version in versions if not version.delete_marker)
-            # A key whose versions span calls is counted once, in the call that deletes its last one.
-            if any(not v.delete_marker for v in listed[key]) and versions[-1] == listed[key][-1]:
+            # A key whose versions span calls is counted once, in the call that deletes its last one,
+            # and only if no earlier call failed on it.
+            last = versions[-1] == listed[key][-1]
+            if last and key not in failed_before and any(not v.delete_marker for v in listed[key]):
                 objects_deleted += 1
+                tally.deleted_keys.add(key)
         if objects_deleted or versions_deleted:
             tally.add_irrevocable(objects_deleted=objects_deleted, object_versions_deleted=versions_deleted)
         return unconfirmed

@@ -33,17 +33,13 @@ from governance.lifecycle import Batch, Plan, RuleRun, RunIdentity, RunOutcome, 
 from governance.media import OBJECTS_PER_BATCH, MediaBucket
 from governance.policy import Loaded, RetentionPolicy
 from governance.purge_sql import BlockRanges, RuleStatements
-from governance.schema_check import rule_problems
+from governance.schema_check import RuleConfigurationError, require_serviceable
 
 WORKFLOW = "retention_purge"
 
 
 class PurgeError(GovernanceError):
     """A rule could not run; the message names the rule and the reason."""
-
-
-class RuleConfigurationError(PurgeError, PermanentError):
-    """The rule names tables or columns the database does not have, or that cannot serve it."""
 
 
 class SafetyCapExceeded(PurgeError, PermanentError):
@@ -94,6 +90,7 @@ class RulePurge:
         self.media = MediaBucket(s3, settings.media_bucket, subject=f"rule {self.rule.name!r}")
         self.pseudonym_key: bytes | None = None
         self.erasure: Erasure | None = None
+        self.heaps: list[Heap] = []
 
     @property
     def details(self) -> dict[str, Any]:
@@ -110,9 +107,9 @@ class RulePurge:
     def check(self, run: RuleRun) -> Plan:
         """Refuse what the database cannot serve, a future cutoff, a missing key, or a breach of the cap."""
         conn = run.conn
-        problems = rule_problems(self.policy.model, conn, [self.rule]).get(self.rule.name)
-        if problems:
-            raise RuleConfigurationError(f"rule {self.rule.name!r} cannot run: {'; '.join(problems)}")
+        require_serviceable(self.policy.model, conn, self.rule)
+        if self.walks_blocks:
+            self.heaps = self._heaps(conn)
         now = conn.execute(sql_text("purge/database_now.sql")).fetchone()[0]
         if self.settings.run_cutoff > now:
             raise FutureCutoff(
@@ -133,8 +130,12 @@ class RulePurge:
 
     # -- batches ----------------------------------------------------------------------------
 
+    @property
+    def walks_blocks(self) -> bool:
+        return self.rule.action == "delete" and not self.rule.media_column
+
     def execute(self, run: RuleRun) -> None:
-        if self.rule.action == "delete" and not self.rule.media_column:
+        if self.walks_blocks:
             self._walk_blocks(run)
         else:
             self._walk_keys(run)
@@ -153,14 +154,24 @@ class RulePurge:
                 f"this rule cannot serve the shape of {self.schema}.{self.rule.table}"
             )
 
-    def heaps(self, conn: psycopg.Connection) -> list[Heap]:
+    def _heaps(self, conn: psycopg.Connection) -> list[Heap]:
+        """The relations the block walk deletes from; refused unless it can delete from each of them."""
         rows = conn.execute(sql_text("purge/table_blocks.sql"), {"schema": self.schema, "table": self.rule.table})
-        return [Heap(sql.Identifier(schema, relation), blocks, per_block)
-                for schema, relation, blocks, per_block in rows]
+        heaps, problems = [], []
+        for schema, relation, has_heap, deletable, blocks, per_block in rows:
+            if not has_heap:
+                problems.append(f"partition {schema}.{relation} is a foreign table, which the block walk cannot read")
+            elif not deletable:
+                problems.append(f"this role has no delete privilege on partition {schema}.{relation} (grant it, "
+                                "as include/sql/schema/grants.sql does for the partitions it finds)")
+            heaps.append(Heap(sql.Identifier(schema, relation), blocks, per_block))
+        if problems:
+            raise RuleConfigurationError(f"rule {self.rule.name!r} cannot run: {'; '.join(problems)}")
+        return heaps
 
     def _walk_blocks(self, run: RuleRun) -> None:
         """Rows without media: one DELETE per range of heap blocks (delete_block_range.sql)."""
-        heaps = self.heaps(run.conn)
+        heaps = self.heaps
         total_blocks = sum(heap.blocks for heap in heaps) or 1
         due = run.plan.eligible + run.plan.held
         for heap in heaps:

@@ -90,16 +90,15 @@ def publish(conn: psycopg.Connection, s3: Any, *, workflow: str, run_id: str, re
     stored = s3.get_object(Bucket=bucket, Key=object_key, **read)["Body"].read()
     if hashlib.sha256(stored).hexdigest() != digest:
         raise ReportWriteError(f"s3://{bucket}/{object_key} did not read back with SHA-256 {digest}")
+    params = {
+        "workflow": workflow, "run_id": run_id, "report_type": report_type, "period_start": period_start,
+        "period_end": period_end, "bucket": bucket, "object_key": object_key, "version_id": version_id,
+        "content_type": CONTENT_TYPES.get(suffix, "application/octet-stream"), "sha256": digest,
+        "size_bytes": len(body), "summary": Jsonb(summary),
+    }
     with conn.transaction():
-        report_id = conn.execute(
-            sql_text("reports/index.sql"),
-            {
-                "workflow": workflow, "run_id": run_id, "report_type": report_type, "period_start": period_start,
-                "period_end": period_end, "bucket": bucket, "object_key": object_key, "version_id": version_id,
-                "content_type": CONTENT_TYPES.get(suffix, "application/octet-stream"), "sha256": digest,
-                "size_bytes": len(body), "summary": Jsonb(summary),
-            },
-        ).fetchone()[0]
+        row = conn.execute(sql_text("reports/index.sql"), params).fetchone()
+        report_id = row[0] if row else conn.execute(sql_text("reports/indexed.sql"), params).fetchone()[0]
     return PublishedReport(bucket, object_key, digest, len(body), report_id)
 
 

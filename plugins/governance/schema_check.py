@@ -8,12 +8,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from governance.db import sql_text
+from governance.errors import PermanentError
 from governance.policy import CascadeStep, RetentionPolicy, RetentionRule
 
 if TYPE_CHECKING:
     import psycopg
 
 PSEUDONYM_LENGTH = 64  # lowercase hex HMAC-SHA256
+
+
+class RuleConfigurationError(PermanentError):
+    """The rule names tables or columns the database does not have, or that cannot serve it."""
 
 
 @dataclass(frozen=True)
@@ -64,3 +69,10 @@ def rule_problems(policy: RetentionPolicy, conn: psycopg.Connection, rules: list
         if not found:
             del problems[rule.name]
     return problems
+
+
+def require_serviceable(policy: RetentionPolicy, conn: psycopg.Connection, rule: RetentionRule) -> None:
+    """Raise RuleConfigurationError, naming every problem, unless the database can serve `rule`."""
+    problems = rule_problems(policy, conn, [rule]).get(rule.name)
+    if problems:
+        raise RuleConfigurationError(f"rule {rule.name!r} cannot run: {'; '.join(problems)}")

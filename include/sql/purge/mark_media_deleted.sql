@@ -2,4 +2,3 @@
 UPDATE {table} AS t
 SET {marker_column} = %(marked_at)s
 WHERE t.{key} = ANY(%(keys)s)
-RETURNING t.{key}

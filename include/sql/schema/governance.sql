@@ -155,7 +155,8 @@ BEGIN
         INSERT INTO governance.rule_runs (workflow, run_id, rule, cutoff, policy_sha256, state, started_at,
                                           finished_at, counts, batches, error)
         SELECT 'retention_purge', run_id, rule, cutoff, policy_sha256,
-               CASE WHEN finished_at IS NULL THEN 'running' WHEN error IS NULL THEN 'completed' ELSE 'failed' END,
+               CASE WHEN finished_at IS NULL THEN 'running' WHEN error IS NULL THEN 'completed'
+                    WHEN error LIKE 'interrupted;%' THEN 'interrupted' ELSE 'failed' END,
                started_at, finished_at,
                jsonb_build_object('rows_deleted', rows_deleted, 'rows_pseudonymised', rows_pseudonymised,
                                   'rows_media_marked', rows_media_marked, 'objects_deleted', objects_deleted),

@@ -17,9 +17,11 @@ if TYPE_CHECKING:
 def app_database(conn_id: str = settings.APP_DB_CONN_ID) -> psycopg.Connection:
     """An autocommit psycopg 3 connection to the application database (every unit of work commits on its own)."""
     from airflow.providers.postgres.hooks.postgres import PostgresHook
+    from psycopg.rows import tuple_row
 
     conn = PostgresHook(postgres_conn_id=conn_id).get_conn()
     conn.autocommit = True
+    conn.row_factory = tuple_row  # whatever cursor a connection's extra asks for: the library reads tuples
     return conn
 
 

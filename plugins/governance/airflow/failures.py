@@ -21,12 +21,12 @@ def task_errors(subject: str, step: str) -> Iterator[None]:
 
     try:
         yield
+        return
     except AirflowException:  # Airflow's own (skip, fail, timeout, a missing connection): as they are
         raise
     except Exception as exc:  # ours keep their message; psycopg's, botocore's and the rest never do
         failure = sanitised(exc, subject=subject, step=step)
-        if failure.permanent:
-            raise AirflowFailException(str(failure)) from None
-        if failure is exc:
-            raise
-        raise failure from None
+    # Raised outside the except block, so that the original error is not even the new one's context.
+    if failure.permanent:
+        raise AirflowFailException(str(failure))
+    raise failure

@@ -148,3 +148,55 @@ def test_a_person_with_many_generations_is_erased_in_short_batches(data, conn, w
     assert outcome.batches >= 450 // OBJECTS_PER_BATCH + 2  # three chunks of media rows, then the account
     assert columns_holding(conn, person) == []
     assert not list(list_keys(s3, buckets.media))
+
+
+def test_a_retried_request_finishes_the_erasure_an_earlier_attempt_began(data, conn, workflow_url, s3, buckets,
+                                                                         monkeypatch):
+    """An attempt that erased some of the people and then failed leaves them gone; the retry of the same request
+    counts them as erased (not as unknown), erases the rest, and the ledger counts each person once."""
+    from governance import erasure as erasure_module
+
+    monkeypatch.setattr(erasure_module, "MAX_SUBJECTS_PER_BATCH", 1)
+    first, second = data.user(), data.user()
+    conn.execute(sql.SQL("""
+        CREATE FUNCTION app.refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no'; END $$;
+        CREATE TRIGGER refuse BEFORE DELETE ON app.users FOR EACH ROW WHEN (OLD.user_id = {second})
+            EXECUTE FUNCTION app.refuse();
+    """).format(second=sql.Literal(second)))
+    data.commit()
+    with pytest.raises(StepFailed, match=r"RaiseException \(P0001\) in step erase accounts"):
+        erase(workflow_url, s3, buckets, [first, second])
+    conn.execute("DROP TRIGGER refuse ON app.users")
+    conn.commit()
+    outcome = erase(workflow_url, s3, buckets, [first, second])
+    assert outcome.counts["subjects_erased"] == 2
+    assert columns_holding(conn, first) == columns_holding(conn, second) == []
+    entries = ledger.entries_for_run(conn, "dsr_erasure", "request-1")
+    assert [entry["action"] for entry in entries] == ["erasure_started", "erasure_failed", "erasure_resumed",
+                                                      "erasure_completed"]
+    assert entries[-1]["counts"]["subjects_erased"] == 2
+
+
+def test_a_hold_placed_during_a_request_keeps_that_person_and_fails_the_request(data, conn, workflow_url, s3,
+                                                                               buckets, monkeypatch):
+    """A hold placed after the request was checked protects the person in every later batch; the request then
+    fails saying how many were kept, instead of reporting an erasure it did not do."""
+    from governance import erasure as erasure_module
+
+    monkeypatch.setattr(erasure_module, "MAX_SUBJECTS_PER_BATCH", 1)
+    first, second = data.user(), data.user()
+    # The legal team puts the second person on hold while the first one's batch runs.
+    conn.execute(sql.SQL("""
+        CREATE FUNCTION app.hold_the_next() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+        BEGIN
+            INSERT INTO governance.legal_holds (user_id, reason, placed_by) VALUES ({second}, 'case', 'legal');
+            RETURN OLD;
+        END $$;
+        CREATE TRIGGER hold_the_next BEFORE DELETE ON app.users FOR EACH ROW WHEN (OLD.user_id = {first})
+            EXECUTE FUNCTION app.hold_the_next();
+    """).format(first=sql.Literal(first), second=sql.Literal(second)))
+    data.commit()
+    with pytest.raises(StepFailed, match=r"1 of 2 people were put under a legal hold during the erasure"):
+        erase(workflow_url, s3, buckets, [first, second])
+    assert columns_holding(conn, first) == []
+    assert "users.user_id" in columns_holding(conn, second)

@@ -40,7 +40,7 @@ def test_a_verified_head_is_anchored_as_a_locked_object_until_seven_years_later(
     state = ledger_state(conn, s3, workflow="test", run_id="r1")
     assert (state["chain_ok"], state["head_seq"], state["anchor"]["locked"]) == (True, 3, True)
     [key] = list(list_keys(s3, buckets.reports, ANCHOR_PREFIX))
-    assert key == f"{ANCHOR_PREFIX}000000000003-{state['head_hash']}.json"
+    assert key == f"{ANCHOR_PREFIX}000000000003-{state['head_hash']}-signed-000000000001.json"
     version = s3.head_object(Bucket=buckets.reports, Key=key)
     assert version["ObjectLockMode"] == "COMPLIANCE"
     retain_until = version["ObjectLockRetainUntilDate"]
@@ -70,8 +70,8 @@ def test_a_forged_anchor_makes_verification_fail_with_a_reason(conn, s3, buckets
     """An anchor for an existing seq with another hash (someone wrote to the bucket) is a failed verification."""
     append(conn, 2)
     ledger_state(conn, s3, workflow="test", run_id="r1")
-    write_anchor(s3, buckets.reports, seq=2, entry_hash="ab" * 32, verified_at=datetime.now(UTC), workflow="x",
-                 run_id="x")
+    write_anchor(s3, buckets.reports, seq=2, entry_hash="ab" * 32, signed_from=1, verified_at=datetime.now(UTC),
+                 workflow="x", run_id="x")
     state = ledger_state(conn, s3, workflow="test", run_id="r2")
     assert (state["chain_ok"], state["first_broken_seq"]) == (False, 2)
     assert state["reason"].startswith(ledger.REASON_ANCHOR_CONFLICT)
@@ -86,8 +86,8 @@ def test_anchors_in_a_bucket_without_object_lock_are_written_unlocked_and_say_so
     monkeypatch.setenv("REPORTS_BUCKET", plain)
     append(conn, 1)
     state = ledger_state(conn, s3, workflow="test", run_id="r1")
-    assert state["anchor"] == {"key": f"{ANCHOR_PREFIX}000000000001-{state['head_hash']}.json", "locked": False,
-                               "written": True}
+    assert state["anchor"] == {"key": f"{ANCHOR_PREFIX}000000000001-{state['head_hash']}-signed-000000000001.json",
+                               "locked": False, "written": True}
     assert read_anchors(s3, plain).pairs == [(1, state["head_hash"])]
 
 
@@ -108,3 +108,14 @@ def test_a_deleting_workflow_does_not_start_on_a_broken_ledger_unless_overridden
     [override] = ledger.entries_for_run(conn, "retention_purge", "r2")
     assert override["action"] == "ledger_override"
     assert override["details"]["first_broken_seq"] == 2
+
+
+def test_signatures_cleared_after_an_anchor_recorded_them_fail_verification(conn, db_url, s3, buckets):
+    """The anchor keeps the first signed seq: once a head was anchored with signatures, a ledger whose signatures
+    were all cleared fails, where a ledger that was never signed would pass."""
+    append(conn, 3)
+    assert ledger_state(conn, s3, workflow="test", run_id="r1")["chain_ok"]
+    tamper(db_url, "UPDATE governance.audit_ledger SET entry_mac = NULL")
+    state = ledger_state(conn, s3, workflow="test", run_id="r2")
+    assert (state["chain_ok"], state["first_broken_seq"]) == (False, 1)
+    assert state["reason"].startswith(ledger.REASON_SIGNATURE)

@@ -294,3 +294,50 @@ def test_a_lock_the_application_holds_is_waited_on_for_a_bounded_time_then_retri
         timer.join()
     assert outcome.counts["rows_deleted"] == 3
     assert ledger.verify(conn, key=LEDGER_KEY.encode()).ok
+
+
+def test_a_run_accounted_as_interrupted_and_then_retried_counts_nothing_twice(data, conn, db_url, workflow_url, s3,
+                                                                              buckets):
+    """Run B records run A, whose worker died, as interrupted with A's committed counts. When A's task is then
+    retried, A starts from zero: summed over the ledger's closing entries, every row is counted once."""
+    user = data.user()
+    for _ in range(4):
+        data.session(user, created_at=CUTOFF - relativedelta(years=2))
+    data.commit()
+    with psycopg.connect(db_url, autocommit=True) as admin:  # what a worker killed after 7 rows leaves behind
+        admin.execute("INSERT INTO governance.rule_runs (workflow, run_id, rule, counts, batches)"
+                      " VALUES ('retention_purge', 'run-a', 'sessions', '{\"rows_deleted\": 7}', 1)")
+    run_rule(workflow_url, s3, buckets.media, "sessions", run_id="run-b")
+    data.session(user, created_at=CUTOFF - relativedelta(years=2))
+    data.commit()
+    retried = run_rule(workflow_url, s3, buckets.media, "sessions", run_id="run-a")
+    assert retried.counts["rows_deleted"] == 1
+    conn.rollback()
+    closing = conn.execute("SELECT run_id, action, (counts->>'rows_deleted')::int FROM governance.audit_ledger"
+                           " WHERE action IN ('purge_completed', 'purge_interrupted') ORDER BY seq").fetchall()
+    assert closing == [("run-a", "purge_interrupted", 7), ("run-b", "purge_completed", 4),
+                       ("run-a", "purge_completed", 1)]
+
+
+def test_a_batch_retried_after_deleting_its_objects_does_not_count_them_twice(data, conn, workflow_url, s3, buckets):
+    """A batch that deleted its objects and then hit a retryable error is retried; the objects it deleted are
+    counted once, as deleted, and not again as already absent."""
+    user = data.user()
+    for _ in range(3):
+        data.generation(user, deleted_at=CUTOFF - timedelta(days=1))
+    conn.execute("""
+        CREATE SEQUENCE app.fault_calls;  -- nextval outlives the rollback it is called in
+        GRANT USAGE ON SEQUENCE app.fault_calls TO governance_workflow;
+        CREATE FUNCTION app.fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF nextval('app.fault_calls') = 1 THEN
+                RAISE EXCEPTION 'injected' USING ERRCODE = 'lock_not_available';
+            END IF;
+            RETURN OLD;
+        END $$;
+        CREATE TRIGGER fail_once BEFORE DELETE ON app.generations FOR EACH ROW EXECUTE FUNCTION app.fail_once();
+    """)
+    data.commit()
+    outcome = run_rule(workflow_url, s3, buckets.media, "deleted_generations", timeouts=FAST)
+    assert outcome.counts.nonzero() == {"rows_deleted": 3, "objects_deleted": 3, "object_versions_deleted": 3}
+    assert not list(list_keys(s3, buckets.media))

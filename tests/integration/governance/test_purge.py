@@ -21,7 +21,8 @@ from governance import ledger
 from governance.errors import StepFailed
 from governance.policy import load_retention_policy
 from governance.pseudonyms import pseudonym
-from governance.purge import PurgeSettings, RuleConfigurationError, purge_rule
+from governance.purge import PurgeSettings, purge_rule
+from governance.schema_check import RuleConfigurationError
 from governance.storage import list_keys
 from tests.conftest import LEDGER_KEY, PSEUDONYM_KEY
 from tests.factories import CUTOFF, SECOND, Data
@@ -363,7 +364,7 @@ from datetime import datetime
 import psycopg
 sys.path.insert(0, "plugins")
 from governance.policy import load_retention_policy
-from governance.purge import PurgeSettings, RuleConfigurationError, purge_rule
+from governance.purge import PurgeSettings, purge_rule
 from governance.storage import client_from_env
 run = PurgeSettings(run_id="killed-run", run_cutoff=datetime.fromisoformat(sys.argv[1]), dry_run=False,
                     batch_size=5, max_rows_per_rule=100000, media_bucket=os.environ["MEDIA_BUCKET"])
@@ -551,3 +552,16 @@ def test_an_erasure_without_its_pseudonym_key_deletes_nothing(purge, data, conn,
         purge("deleted_accounts")
     assert exists(conn, "users", "user_id", user)
     assert len(list(list_keys(s3, buckets.media))) == 1
+
+
+def test_a_partition_the_role_may_not_delete_from_is_refused_before_anything_is_deleted(purge, data, conn):
+    """A month made later by another role may lack the workflows' grant: the rule names the partition and
+    deletes nothing, rather than failing halfway through the walk."""
+    make_sessions_partitioned(conn)
+    conn.execute("REVOKE DELETE ON app.sessions_default FROM governance_workflow")
+    user = data.user()
+    session = data.session(user, created_at=CUTOFF - relativedelta(years=2))
+    data.commit()
+    with pytest.raises(StepFailed, match=r"no delete privilege on partition app.sessions_default"):
+        purge("sessions")
+    assert exists(conn, "sessions", "session_id", session)

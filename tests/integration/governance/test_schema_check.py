@@ -49,3 +49,12 @@ def test_columns_the_role_may_not_read_are_still_found(conn, workflow_url):
     conn.commit()
     with psycopg.connect(workflow_url) as limited:
         assert "user_id" in existing_columns(limited, "app")["disclosures"]
+
+
+def test_a_column_of_a_domain_type_is_judged_by_the_domains_base_type(conn):
+    """A pseudonym column whose type is a domain over varchar(32) is too short, like varchar(32) itself."""
+    conn.execute("CREATE DOMAIN app.short_text AS varchar(32)")
+    conn.execute("ALTER TABLE app.payments ALTER COLUMN user_pseudonym TYPE app.short_text")
+    problems = rule_problems(load_retention_policy().model, conn)
+    assert problems == {"deleted_accounts": [
+        "column app.payments.user_pseudonym cannot hold a pseudonym of 64 characters"]}
