@@ -120,14 +120,14 @@ def retention_purge():
 
     @task(trigger_rule=TriggerRule.ALL_DONE, retries=0)
     def verdict(summary: dict | None) -> dict:
-        from governance.airflow.purge_tasks import verdict
+        from governance.airflow.outcomes import verdict
 
         verdict(summary)
         return summary
 
     @task(outlets=[PURGE_COMPLETED], retries=0)
     def completed(summary: dict) -> None:
-        from governance.airflow.purge_tasks import mark_completed
+        from governance.airflow.outcomes import mark_completed
 
         mark_completed(summary)
 

@@ -77,12 +77,13 @@ class Data:
         )
         return pid
 
-    def moderation(self, user_id, *, severity="standard", action="warning", generation_id=None) -> int:
+    def moderation(self, user_id, *, severity="standard", action="warning", generation_id=None,
+                   created_at=CUTOFF - 5 * SECOND, category="nsfw") -> int:
         eid = self._id()
         self.conn.execute(
             "INSERT INTO app.moderation_events (event_id, user_id, generation_id, prompt_hash, category, severity,"
-            " action, created_at) VALUES (%s, %s, %s, %s, 'nsfw', %s, %s, %s)",
-            (eid, user_id, generation_id, hashlib.sha256(b"p").hexdigest(), severity, action, CUTOFF - 5 * SECOND),
+            " action, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (eid, user_id, generation_id, hashlib.sha256(b"p").hexdigest(), category, severity, action, created_at),
         )
         return eid
 

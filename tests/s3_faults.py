@@ -9,6 +9,10 @@ whose answer can be made to fail the way real networks fail:
   the body);
 - `pause`: the request waits, unanswered, until `release()` (a stalled S3), and then goes on.
 
+Any other request can be stalled too (`pause_on = ("PUT", ".parquet")`: method and a part of
+the path), or have its answer's body corrupted (`corrupt_on`: one byte flipped, as a bad disk
+or a broken proxy would).
+
 The S3 server still does (or, for the faults, did) the real work: with `empty_result` and
 `headers_only` the objects are really deleted upstream and only the answer is lost.
 """
@@ -33,9 +37,12 @@ class FaultyS3:
     def __init__(self, upstream: str) -> None:
         self.upstream = urlsplit(upstream)
         self.mode: str | None = None
-        self.paused = threading.Event()  # set when a DeleteObjects request is waiting
+        self.pause_on: tuple[str, str] | None = None
+        self.corrupt_on: tuple[str, str] | None = None
+        self.paused = threading.Event()  # set when a request is waiting
         self._release = threading.Event()
         self.delete_calls = 0
+        self._drop = False
         self.server: ThreadingHTTPServer | None = None
 
     @property
@@ -43,8 +50,14 @@ class FaultyS3:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def release(self) -> None:
+    def release(self, *, forward: bool = True) -> None:
+        """Let stalled requests go on to S3, or (forward=False) drop them unanswered, as a dead client's."""
+        self._drop = self._drop or not forward  # once dropped, a later release does not resend them
         self._release.set()
+
+    @staticmethod
+    def _matches(rule: tuple[str, str] | None, handler: BaseHTTPRequestHandler) -> bool:
+        return rule is not None and handler.command == rule[0] and rule[1] in handler.path
 
     def _forward(self, handler: BaseHTTPRequestHandler, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
         upstream = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=60)
@@ -61,12 +74,18 @@ class FaultyS3:
         is_delete = handler.command == "POST" and "delete" in urlsplit(handler.path).query.split("&")
         if is_delete:
             self.delete_calls += 1
-            if self.mode == "pause":
-                self.paused.set()
-                self._release.wait(120)
+        if (is_delete and self.mode == "pause") or self._matches(self.pause_on, handler):
+            self.paused.set()
+            self._release.wait(120)
+            if self._drop:
+                handler.close_connection = True
+                return
         status, headers, payload = self._forward(handler, body)
         if is_delete and self.mode == "empty_result":
             payload = EMPTY_DELETE_RESULT
+        if self._matches(self.corrupt_on, handler) and payload:
+            middle = len(payload) // 2
+            payload = payload[:middle] + bytes([payload[middle] ^ 0xFF]) + payload[middle + 1:]
         handler.send_response(status)
         for key, value in headers:
             handler.send_header(key, value)
@@ -110,12 +129,16 @@ def faulty_s3(upstream: str) -> Iterator[FaultyS3]:
         server.server_close()
 
 
-def client_for(endpoint: str):
-    """A boto3 S3 client for `endpoint` with the local stack's credentials, retrying little."""
+def client_for(endpoint: str, *, validate_checksums: bool = True):
+    """A boto3 S3 client for `endpoint` with the local stack's credentials, retrying little. Without
+    `validate_checksums`, botocore does not check the checksums S3 returns, so that a corrupted body
+    reaches the code under test."""
     import os
 
     import boto3
     from botocore.config import Config
 
+    validation = "when_supported" if validate_checksums else "when_required"
     return boto3.client("s3", endpoint_url=endpoint, region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-                        config=Config(retries={"max_attempts": 1}, read_timeout=30, connect_timeout=5))
+                        config=Config(retries={"max_attempts": 1}, read_timeout=30, connect_timeout=5,
+                                      response_checksum_validation=validation))

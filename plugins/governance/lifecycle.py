@@ -51,6 +51,11 @@ COUNTERS = {
     "objects_deleted": "media objects removed, every version of each",
     "object_versions_deleted": "object versions removed with them",
     "objects_already_absent": "media keys whose object was already gone",
+    "rows_archived": "rows moved to the archive: written to a locked object, verified, then deleted from the table",
+    "objects_written": "archive objects written and verified",
+    "objects_expired": "archive objects deleted because their retention ended",
+    "objects_legal_held": "archive objects put under an S3 legal hold, for a person under a legal hold",
+    "objects_legal_hold_released": "archive objects whose S3 legal hold was released with the person's hold",
 }
 
 # SQLSTATEs a batch retries: lock_not_available (lock_timeout), deadlock_detected, serialization_failure.
@@ -442,6 +447,11 @@ class RuleRun:
                             type(exc).__name__, exc.sqlstate, attempt + 1, self.timeouts.batch_attempts)
                 time.sleep(self.timeouts.retry_pause_s * attempt)
         raise AssertionError("unreachable")
+
+    def add_counts(self, **counts: int) -> None:
+        """Count work done outside a batch (an archive object expired, a legal hold set), in the caller's
+        transaction when there is one, so that it commits with the work's own record."""
+        self._progress(Counts(**counts), batches=0)
 
     def _progress(self, delta: Counts, *, batches: int) -> None:
         """Add to the run's counts: inside a batch's transaction, or (autocommit) on its own."""

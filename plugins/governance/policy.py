@@ -62,6 +62,12 @@ class Period:
 
         return moment - relativedelta(years=self.years, months=self.months, days=self.days)
 
+    def after(self, moment: datetime) -> datetime:
+        """The instant this period after `moment` (calendar arithmetic, as `before`)."""
+        from dateutil.relativedelta import relativedelta
+
+        return moment + relativedelta(years=self.years, months=self.months, days=self.days)
+
     def __str__(self) -> str:
         parts = [f"{value}{unit}" for value, unit in ((self.years, "Y"), (self.months, "M"), (self.days, "D")) if value]
         return "P" + ("".join(parts) or "0D")
@@ -125,15 +131,22 @@ class FlaggedBy(Strict):
 
 
 class ArchiveSpec(Strict):
-    format: Literal["parquet"] = "parquet"
-    object_lock: Literal["compliance", "governance"] | None = None
-    retain_for: PeriodField | None = None
+    """Where and how a rule's rows are archived before they are deleted from the table.
 
-    @model_validator(mode="after")
-    def _lock_needs_period(self) -> Self:
-        if (self.object_lock is None) != (self.retain_for is None):
-            raise ValueError("object_lock and retain_for go together")
-        return self
+    Objects go under `prefix/month=YYYY-MM/`, one group per event month, each locked in
+    COMPLIANCE mode until its newest event + `retain_for`, and are deleted when that passes.
+    `columns` are copied as they are, except the subject column, which the archive never
+    holds: it keeps the person's pseudonym instead (HMAC with the pseudonym key).
+    """
+
+    format: Literal["parquet"] = "parquet"
+    prefix: str = Field(pattern=r"^[a-z0-9_]+(/[a-z0-9_]+)*$")
+    object_lock: Literal["compliance"] = "compliance"
+    retain_for: PeriodField
+    columns: list[Identifier] = Field(min_length=1)
+    pseudonym_column: Identifier  # the table's column that holds the pseudonym of erased people
+    categories: list[Code] = Field(min_length=1)  # the values of `category`, for the retrieval form
+    max_rows_per_object: int = Field(200_000, ge=1, le=5_000_000)
 
 
 RuleAction = Literal["delete", "erase_subject", "delete_media", "archive_then_delete"]
@@ -147,7 +160,7 @@ _REQUIRED_BY_ACTION: dict[str, tuple[str, ...]] = {
     "delete": ("clock",),
     "erase_subject": ("clock", "period", "cascade"),
     "delete_media": ("media_column", "marker_column", "flagged_by"),
-    "archive_then_delete": ("clock", "period", "archive"),
+    "archive_then_delete": ("clock", "period", "archive", "subject_column"),
 }
 
 
@@ -189,6 +202,8 @@ class RetentionRule(Strict):
             raise ValueError("action 'delete' needs exactly one of period and period_by")
         if self.period_by is not None and self.action != "delete":
             raise ValueError("period_by is only allowed with action 'delete'")
+        if (self.action == "archive_then_delete") != (self.archive is not None):
+            raise ValueError("archive is required with action 'archive_then_delete', and only then")
         return self
 
     def columns_by_table(self, subject_table: str) -> dict[str, set[str]]:
@@ -206,6 +221,8 @@ class RetentionRule(Strict):
             add(step.table, step.where.column if step.where else None)
         if self.flagged_by:
             add(self.flagged_by.table, self.flagged_by.column, self.flagged_by.where.column)
+        if self.archive:
+            add(self.table, *self.archive.columns, self.archive.pseudonym_column)
         if self.subject_column:
             add(subject_table)
         return needed

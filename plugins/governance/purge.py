@@ -80,10 +80,10 @@ class RulePurge:
     def __init__(self, s3: Any, policy: Loaded[RetentionPolicy], rule_name: str, settings: PurgeSettings):
         self.policy, self.settings = policy, settings
         self.rule = policy.model.rule(rule_name)
-        if self.rule.workflow != WORKFLOW or self.rule.action == "archive_then_delete":
+        if self.rule.action == "archive_then_delete":
             raise RuleConfigurationError(
-                f"rule {self.rule.name!r} belongs to {self.rule.workflow}, not the purge: its rows must be archived "
-                "and verified before they are deleted"
+                f"rule {self.rule.name!r} archives before it deletes ({self.rule.workflow}): the purge will not delete "
+                "its rows unarchived"
             )
         self.sql = RuleStatements(policy.model, self.rule, settings.run_cutoff)
         self.schema = policy.model.database_schema
@@ -98,7 +98,9 @@ class RulePurge:
                 "cutoffs_by_value": {value: moment.isoformat() for value, moment in self.sql.cutoffs_by_value.items()}}
 
     def identity(self) -> RunIdentity:
-        return RunIdentity(workflow=WORKFLOW, run_id=self.settings.run_id, rule=self.rule.name, verb="purge",
+        # The purge's engine also deletes the archival's plain rules (standard moderation events),
+        # under that workflow's name.
+        return RunIdentity(workflow=self.rule.workflow, run_id=self.settings.run_id, rule=self.rule.name, verb="purge",
                            policy_sha256=self.policy.sha256, target_table=f"{self.schema}.{self.rule.table}",
                            cutoff=self.sql.cutoff)
 

@@ -82,9 +82,10 @@ class RuleStatements:
             due = sql.SQL("{} AND {}").format(due, _fragment("row_filter", column=sql.Identifier(rule.where.column)))
         return due
 
-    def statement(self, name: str, *, heap: sql.Identifier | None = None, **extra: Any) -> sql.Composed:
-        """Statement NAME of include/sql/purge/ on the rule's table (or on one of its partitions, `heap`)."""
-        return sql.SQL(sql_text(f"purge/{name}.sql")).format(
+    def statement(self, name: str, *, heap: sql.Identifier | None = None, area: str = "purge",
+                  **extra: Any) -> sql.Composed:
+        """Statement NAME of include/sql/AREA/ on the rule's table (or on one of its partitions, `heap`)."""
+        return sql.SQL(sql_text(f"{area}/{name}.sql")).format(
             table=heap or self.table, key=self.key, due=self.due, held=self.held, **extra
         )
 

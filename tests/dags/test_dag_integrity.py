@@ -89,7 +89,20 @@ def test_bad_policy_file_is_an_import_error_naming_file_key_and_reason(tmp_path)
            "GOVERNANCE_INCLUDE_DIR": str(include)}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
     errors = json.loads(result.stdout.strip().splitlines()[-1])
-    assert list(errors) == [str(ROOT / "dags" / "retention_purge.py")]
-    message = next(iter(errors.values()))
+    # Every DAG that builds its form from the policy fails to import; the verification DAG, which does not, stays.
+    names = ("moderation_log_archival.py", "retention_purge.py")
+    assert sorted(errors) == [str(ROOT / "dags" / name) for name in names]
+    message = errors[str(ROOT / "dags" / "retention_purge.py")]
     assert (f"PolicyError: {policy}: rules[5] (sessions).period: 'thirteen months' is not a non-negative ISO 8601 "
             "period") in message
+
+
+def test_moderation_log_archival_shape(dagbag):
+    """The archival runs nightly after the purge, with the form fields scripts rely on, one mapped task per rule of
+    its workflow, and the Asset updated by its last task only."""
+    dag = dagbag.dags["moderation_log_archival"]
+    assert dag.timetable.expression == "30 2 * * *"
+    assert {"dry_run", "cutoff"} <= set(dag.params)
+    assert dag.params["dry_run"] is True
+    assert {task.task_id for task in dag.tasks} == {"plan", "archive", "report", "verdict", "completed"}
+    assert [task.task_id for task in dag.tasks if task.outlets] == ["completed"]

@@ -79,7 +79,14 @@ ALTER TABLE governance.report_index DROP CONSTRAINT IF EXISTS report_index_workf
 CREATE UNIQUE INDEX IF NOT EXISTS report_index_object_content_idx ON governance.report_index (bucket, object_key, sha256);
 CREATE INDEX IF NOT EXISTS report_index_workflow_idx ON governance.report_index (workflow, created_at DESC);
 
--- Moderation-log archive objects: what was archived, where, and its verified checksum.
+-- Archive objects (moderation_log_archival): one row per object, written as its intent
+-- before it is uploaded, then moved through its states:
+--   intent     the rows were chosen and written to a local file; the upload may not have happened
+--   uploaded   the object is in the archive bucket (version_id), locked until retain_until
+--   verified   read back: SHA-256, row count and id range match
+--   complete   its rows were deleted from the table (rows_removed; held ones kept)
+--   expired    retain_until passed and the object was deleted by version id
+--   abandoned  the intent found no object on a rerun; its rows stayed in the table
 CREATE TABLE IF NOT EXISTS governance.archive_manifests (
     manifest_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     run_id        text NOT NULL,
@@ -96,6 +103,36 @@ CREATE TABLE IF NOT EXISTS governance.archive_manifests (
     verified_at   timestamptz,
     created_at    timestamptz NOT NULL DEFAULT now(),
     UNIQUE (bucket, object_key)
+);
+ALTER TABLE governance.archive_manifests ADD COLUMN IF NOT EXISTS rule text;
+ALTER TABLE governance.archive_manifests ADD COLUMN IF NOT EXISTS state text NOT NULL DEFAULT 'intent';
+ALTER TABLE governance.archive_manifests ADD COLUMN IF NOT EXISTS legal_hold boolean NOT NULL DEFAULT false;
+ALTER TABLE governance.archive_manifests ADD COLUMN IF NOT EXISTS rows_removed bigint NOT NULL DEFAULT 0;
+ALTER TABLE governance.archive_manifests ADD COLUMN IF NOT EXISTS completed_at timestamptz;
+ALTER TABLE governance.archive_manifests ADD COLUMN IF NOT EXISTS expired_at timestamptz;
+ALTER TABLE governance.archive_manifests DROP CONSTRAINT IF EXISTS archive_manifests_state_check;
+ALTER TABLE governance.archive_manifests ADD CONSTRAINT archive_manifests_state_check
+    CHECK (state IN ('intent', 'uploaded', 'verified', 'complete', 'expired', 'abandoned'));
+CREATE INDEX IF NOT EXISTS archive_manifests_open_idx ON governance.archive_manifests (rule, state)
+    WHERE state IN ('intent', 'uploaded', 'verified');
+CREATE INDEX IF NOT EXISTS archive_manifests_retain_idx ON governance.archive_manifests (retain_until)
+    WHERE state = 'complete';
+
+-- The people (by pseudonym: the archive never holds a raw id) whose events each object holds,
+-- so that a legal hold finds the objects to put under an S3 legal hold without reading them.
+CREATE TABLE IF NOT EXISTS governance.archive_subjects (
+    manifest_id    bigint NOT NULL REFERENCES governance.archive_manifests (manifest_id),
+    user_pseudonym char(64) NOT NULL,
+    PRIMARY KEY (manifest_id, user_pseudonym)
+);
+CREATE INDEX IF NOT EXISTS archive_subjects_pseudonym_idx ON governance.archive_subjects (user_pseudonym);
+
+-- Rows that are in a verified archive object but stayed in the table, because their person was
+-- put under a legal hold after the object was written. They are never archived again; once the
+-- hold is released, the next run deletes them from the table.
+CREATE TABLE IF NOT EXISTS governance.archive_retained (
+    event_id    bigint PRIMARY KEY,
+    manifest_id bigint NOT NULL REFERENCES governance.archive_manifests (manifest_id)
 );
 
 -- Data-quality findings: keys and hashes of offending rows, never the raw value.

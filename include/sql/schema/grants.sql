@@ -32,6 +32,8 @@ BEGIN
         GRANT SELECT, MAINTAIN ON governance.legal_holds TO governance_workflow;
         GRANT SELECT, INSERT, UPDATE ON governance.rule_runs, governance.archive_manifests, governance.dq_results
             TO governance_workflow;
+        GRANT SELECT, INSERT ON governance.archive_subjects TO governance_workflow;
+        GRANT SELECT, INSERT, DELETE ON governance.archive_retained TO governance_workflow;
     END IF;
 END
 $$;

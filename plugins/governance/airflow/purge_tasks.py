@@ -154,22 +154,3 @@ def publish_purge_report(conn, s3, document: dict[str, Any], run_id: str, cutoff
         prefix=report_prefix(WORKFLOW, cutoff.date(), run_id), document=document,
         template="purge_report.html.j2", summary=summary, period_end=cutoff,
     )
-
-
-def verdict(summary: Mapping[str, Any] | None) -> None:
-    """Fail the run, naming each failed rule and why; a run whose plan failed fails too."""
-    from airflow.sdk.exceptions import AirflowFailException
-
-    if summary is None:
-        raise AirflowFailException("the run did not complete: the plan or the report failed; their logs say why")
-    failed = [f"{rule['rule']}: {rule['error']}" for rule in summary["rules"] if rule["status"] == "failed"]
-    if failed:
-        raise AirflowFailException("retention rules failed: " + " | ".join(failed))
-
-
-def mark_completed(summary: Mapping[str, Any]) -> None:
-    """Update the purge's Asset (the task's outlet) only after a real run in which every rule succeeded."""
-    from airflow.sdk.exceptions import AirflowSkipException
-
-    if summary["dry_run"]:
-        raise AirflowSkipException("a dry run purges nothing: the data-quality checks are not started")

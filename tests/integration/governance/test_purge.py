@@ -535,7 +535,7 @@ def test_the_purge_refuses_a_rule_of_the_archival(purge, data, conn):
     the archival's rules instead of deleting them unarchived."""
     event = data.moderation(data.user(), severity="critical")
     data.commit()
-    with pytest.raises(RuleConfigurationError, match=r"'moderation_logs_critical' belongs to moderation_log_archival"):
+    with pytest.raises(RuleConfigurationError, match=r"'moderation_logs_critical' archives before it deletes"):
         purge("moderation_logs_critical")
     assert exists(conn, "moderation_events", "event_id", event)
 

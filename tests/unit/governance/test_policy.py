@@ -28,9 +28,15 @@ def test_shipped_retention_policy_restates_section_5():
     """Every retention period of the policy's section 5 is a rule with that period."""
     policy = load_retention_policy().model
     assert str(policy.rule("deleted_accounts").period) == "P30D"
-    assert str(policy.rule("moderation_logs_standard").period) == "P90D"
-    assert str(policy.rule("moderation_logs_critical").period) == "P7Y"
-    assert policy.rule("moderation_logs_critical").archive.object_lock == "compliance"
+    # Moderation logs: standard ones deleted at 90 days, never archived; critical ones archived at 90 days and
+    # kept there 7 years under COMPLIANCE lock; critical ones already older than 7 years deleted.
+    standard, critical = policy.rule("moderation_logs_standard"), policy.rule("moderation_logs_critical")
+    assert (standard.action, str(standard.period), standard.where.equals) == ("delete", "P90D", "standard")
+    assert (critical.action, str(critical.period), critical.where.equals) == ("archive_then_delete", "P90D", "critical")
+    assert (critical.archive.object_lock, str(critical.archive.retain_for)) == ("compliance", "P7Y")
+    assert "user_id" not in critical.archive.columns
+    expired = policy.rule("moderation_logs_critical_expired")
+    assert (expired.action, str(expired.period), expired.where.equals) == ("delete", "P7Y", "critical")
     assert policy.rule("payments").period_by.column == "billing_country"
     assert policy.rule("prohibited_content").action == "delete_media"
     assert {rule.workflow for rule in policy.rules} == {"retention_purge", "moderation_log_archival"}

@@ -1,0 +1,136 @@
+"""The moderation_log_archival DAG's task bodies: Airflow context in, plain library calls out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from governance import settings
+from governance.airflow.connections import app_database, s3_client
+from governance.airflow.failures import task_errors
+from governance.airflow.runs import InvalidRunParameters, dry_run, run_conf, run_cutoff, run_started, run_type
+from governance.archive import ArchiveSettings, archive_rule, due_by_month, write_run_manifest
+from governance.archive_report import build_archival_report
+from governance.ledger_audit import ledger_state, require_intact_ledger
+from governance.lifecycle import run_outcomes
+from governance.policy import MAX_BATCH_SIZE, RetentionPolicy, load_retention_policy
+from governance.purge import PurgeSettings, purge_rule
+from governance.reports import publish_document, report_prefix
+
+log = logging.getLogger(__name__)
+
+WORKFLOW = "moderation_log_archival"
+
+
+def resolve_parameters(policy: RetentionPolicy, params: Mapping[str, Any], *, conf: Mapping[str, Any], kind: str,
+                       run_cutoff_: datetime, started: datetime) -> dict[str, Any]:
+    """The form's fields, checked. `cutoff` replaces the run's cutoff; it may not lie after the moment the
+    run started, which would delete or archive events younger than their 90 days."""
+    cutoff = run_cutoff_
+    text = params.get("cutoff")
+    if text:
+        try:
+            cutoff = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidRunParameters(f"cutoff: {text!r} is not an ISO 8601 date and time") from None
+        if cutoff.tzinfo is None:
+            cutoff = cutoff.replace(tzinfo=UTC)
+        cutoff = cutoff.astimezone(UTC)
+        if cutoff > started:
+            raise InvalidRunParameters(
+                f"cutoff: {cutoff:%Y-%m-%d %H:%M:%S} UTC is later than now ({started:%Y-%m-%d %H:%M:%S} UTC); it "
+                "would delete or archive moderation events younger than their 90 days"
+            )
+    batch_size = params.get("batch_size", policy.defaults.batch_size)
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise InvalidRunParameters(f"batch_size: {batch_size!r} must be an integer from 1 to {MAX_BATCH_SIZE}")
+    reason = params.get("ledger_override_reason") or ""
+    if not isinstance(reason, str):
+        raise InvalidRunParameters(f"ledger_override_reason: {reason!r} must be text")
+    return {"cutoff": cutoff, "batch_size": batch_size, "ledger_override_reason": reason.strip(),
+            "dry_run": dry_run(kind, conf, bool(params.get("dry_run", True))),
+            "rules": [rule.name for rule in policy.rules_for(WORKFLOW)]}
+
+
+def plan_archival(context: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One item per rule of the archival, with the run's cutoff; refuses bad fields and a broken ledger."""
+    with task_errors(WORKFLOW, "plan"):
+        policy = load_retention_policy()
+        conf = run_conf(context, context["dag"].params)
+        resolved = resolve_parameters(policy.model, context["params"], conf=conf, kind=run_type(context),
+                                      run_cutoff_=run_cutoff(context), started=run_started(context))
+        run_id = context["run_id"]
+        with app_database() as conn:
+            if not resolved["dry_run"]:
+                require_intact_ledger(conn, s3_client(), workflow=WORKFLOW, run_id=run_id,
+                                      override_reason=resolved["ledger_override_reason"])
+            months = {name: due_by_month(conn, policy=policy, rule=name, run_cutoff=resolved["cutoff"])
+                      for name in resolved["rules"] if policy.model.rule(name).action == "delete"}
+        log.info("plan: %s of %s with cutoff %s UTC", "preview" if resolved["dry_run"] else "archival",
+                 ", ".join(resolved["rules"]), f"{resolved['cutoff']:%Y-%m-%d %H:%M:%S}")
+        return [{"rule": name, "run_id": run_id, "run_cutoff": resolved["cutoff"].isoformat(),
+                 "dry_run": resolved["dry_run"], "batch_size": resolved["batch_size"],
+                 "months": months.get(name, {})} for name in resolved["rules"]]
+
+
+def run_archival_rule(item: Mapping[str, Any]) -> dict[str, Any]:
+    """Delete or archive (or preview) one rule; returns its counts, and the archive objects it touched."""
+    with task_errors(f"{WORKFLOW} rule {item['rule']!r}", "run"):
+        policy = load_retention_policy()
+        cutoff = datetime.fromisoformat(item["run_cutoff"])
+        s3 = s3_client()
+        objects: list[dict[str, Any]] = []
+        with app_database() as conn:
+            if policy.model.rule(item["rule"]).action == "archive_then_delete":
+                archive_settings = ArchiveSettings(run_id=item["run_id"], run_cutoff=cutoff, dry_run=item["dry_run"],
+                                                   batch_size=item["batch_size"],
+                                                   archive_bucket=settings.archive_bucket())
+                outcome, objects = archive_rule(conn, s3, policy=policy, rule=item["rule"], settings=archive_settings)
+                spec = policy.model.rule(item["rule"]).archive
+                write_run_manifest(s3, bucket=archive_settings.archive_bucket, prefix=spec.prefix,
+                                   run_id=item["run_id"], rule=item["rule"], objects=objects)
+            else:
+                purge_settings = PurgeSettings(run_id=item["run_id"], run_cutoff=cutoff, dry_run=item["dry_run"],
+                                               batch_size=item["batch_size"], max_rows_per_rule=10**9,
+                                               media_bucket=settings.media_bucket())
+                outcome = purge_rule(conn, s3, policy=policy, rule=item["rule"], settings=purge_settings)
+        counts = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in outcome.counts.nonzero().items())
+        log.info("rule %s: %s; due %d, held %d; %s", outcome.rule, outcome.state.replace("_", " "), outcome.eligible,
+                 outcome.held, counts or "nothing changed")
+        return {**outcome.as_dict(), "months": item.get("months") or outcome.details.get("months", {}),
+                "objects": [{key: (value.isoformat() if isinstance(value, datetime) else value)
+                             for key, value in obj.items()} for obj in objects]}
+
+
+def write_archival_report(planned: list[dict[str, Any]] | None, context: Mapping[str, Any]) -> dict[str, Any]:
+    """Publish the run's JSON and HTML report; a small summary for the verdict."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    if planned is None:
+        raise AirflowSkipException("the plan failed, so nothing ran; its log says why")
+    with task_errors(WORKFLOW, "report"):
+        policy = load_retention_policy()
+        run_id = context["run_id"]
+        pulled = context["ti"].xcom_pull(task_ids="archive", map_indexes=range(len(planned)), default=None) or []
+        outcomes = [outcome for outcome in pulled if outcome]
+        dry = bool(planned and planned[0]["dry_run"])
+        cutoff = datetime.fromisoformat(planned[0]["run_cutoff"]) if planned else run_cutoff(context)
+        s3 = s3_client()
+        with app_database() as conn:
+            recorded = [] if dry else run_outcomes(conn, WORKFLOW, run_id)
+            state = ledger_state(conn, s3, workflow=WORKFLOW, run_id=run_id)
+            document = build_archival_report(
+                policy=policy, run_id=run_id, run_type=run_type(context), run_cutoff=cutoff, dry_run=dry,
+                planned=planned, outcomes=outcomes, recorded=recorded, ledger_state=state,
+                archive_bucket=settings.archive_bucket())
+            summary = {"status": document["status"], "totals": document["totals"], "dry_run": dry,
+                       "ledger_head": document["ledger"]["head"]}
+            keys = publish_document(
+                conn, s3, workflow=WORKFLOW, run_id=run_id, report_type=document["report"],
+                prefix=report_prefix(WORKFLOW, cutoff.date(), run_id), document=document,
+                template="archival_report.html.j2", summary=summary, period_end=cutoff)
+        log.info("report: %s", document["status"])
+    return {"status": document["status"], "dry_run": dry, "reports": keys,
+            "rules": [{"rule": r["rule"], "status": r["status"], "error": r["error"]} for r in document["rules"]]}
