@@ -21,7 +21,7 @@ fi
 # Per-DAG run configuration for the demo; unlisted DAGs run with their defaults.
 demo_conf() {
   case "$1" in
-    retention_purge) echo '{"dry_run": false}' ;;
+    retention_purge|moderation_log_archival) echo '{"dry_run": false}' ;;
     *) echo '{}' ;;
   esac
 }

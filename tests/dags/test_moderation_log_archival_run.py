@@ -83,3 +83,32 @@ def test_the_forms_default_previews_and_a_cutoff_later_than_now_is_refused(airfl
     assert refused.returncode != 0
     assert "cutoff: 2099-01-01 00:00:00 UTC is later than now" in refused.stdout + refused.stderr
     assert remaining(conn) == before
+
+
+def test_an_auditor_retrieves_a_persons_archived_events_through_the_retrieval_workflow(airflow_env, data, conn, s3,
+                                                                                     buckets):
+    """After the archival ran, moderation_archive_retrieval with a user id and a period writes a CSV of exactly
+    that person's archived events and an HTML summary to the reports bucket, and indexes them."""
+    import csv
+    import io
+
+    rows = seed(data)
+    archived = airflow_dags_test(airflow_env, "moderation_log_archival", RUN_DATE, "-c", json.dumps({"dry_run": False}))
+    assert archived.returncode == 0, archived.stdout[-3000:] + archived.stderr[-3000:]
+    user = conn.execute("SELECT min(user_id) FROM app.users").fetchone()[0]
+    april = CUTOFF - relativedelta(months=4)
+    conf = {"user_id": user, "period_start": f"{april:%Y-%m}-01",
+            "period_end": f"{april + relativedelta(months=1):%Y-%m}-01"}
+    result = airflow_dags_test(airflow_env, "moderation_archive_retrieval", RUN_DATE, "-c", json.dumps(conf))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    conn.rollback()
+    [key] = [row[0] for row in conn.execute(
+        "SELECT object_key FROM governance.report_index"
+        " WHERE workflow = 'moderation_archive_retrieval' AND object_key LIKE '%.csv'")]
+    found = list(csv.DictReader(io.StringIO(s3.get_object(Bucket=buckets.reports, Key=key)["Body"].read().decode())))
+    assert sorted(int(row["event_id"]) for row in found) == sorted(rows["critical_old"][:2])
+
+    bad = airflow_dags_test(airflow_env, "moderation_archive_retrieval", RUN_DATE,
+                            "-c", json.dumps({**conf, "period_end": conf["period_start"]}))
+    assert bad.returncode != 0
+    assert "period: it ends" in bad.stdout + bad.stderr

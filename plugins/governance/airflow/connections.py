@@ -30,3 +30,22 @@ def s3_client(conn_id: str = settings.AWS_CONN_ID) -> Any:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
     return S3Hook(aws_conn_id=conn_id).get_conn()
+
+
+def arrow_s3(conn_id: str = settings.AWS_CONN_ID) -> Any:
+    """A pyarrow S3FileSystem with the credentials, region and endpoint of the Airflow AWS connection
+    (pyarrow reads S3 natively; DuckDB's S3 support would download an extension at run time)."""
+    from urllib.parse import urlsplit
+
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from pyarrow import fs
+
+    hook = S3Hook(aws_conn_id=conn_id)
+    credentials = hook.get_credentials()
+    options: dict[str, Any] = {"region": hook.conn_config.region_name or "us-east-1"}
+    endpoint = hook.conn_config.get_service_endpoint_url("s3")
+    if endpoint:
+        parts = urlsplit(endpoint)
+        options.update(endpoint_override=parts.netloc, scheme=parts.scheme)
+    return fs.S3FileSystem(access_key=credentials.access_key, secret_key=credentials.secret_key,
+                           session_token=credentials.token, **options)

@@ -373,3 +373,68 @@ def lock_waiting(db_url) -> bool:
     with psycopg.connect(db_url) as watcher:
         return bool(watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
                                     " AND query LIKE '%%DELETE FROM%%'").fetchone()[0])
+
+
+# -- retrieval ----------------------------------------------------------------------------------------
+
+
+def arrow_filesystem(stack_env):
+    from urllib.parse import urlsplit
+
+    from pyarrow import fs
+
+    endpoint = urlsplit(stack_env["S3_ENDPOINT_URL"])
+    return fs.S3FileSystem(access_key=stack_env["AWS_ACCESS_KEY_ID"], secret_key=stack_env["AWS_SECRET_ACCESS_KEY"],
+                           region=stack_env["AWS_DEFAULT_REGION"], endpoint_override=endpoint.netloc,
+                           scheme=endpoint.scheme)
+
+
+def test_retrieval_returns_exactly_the_selected_events_reading_only_the_periods_months(
+    data, conn, workflow_url, s3, buckets, stack_env, tmp_path
+):
+    """By user id, period and category: exactly the matching archived events, read in place, from the objects of
+    the period's months only."""
+    import csv
+
+    from governance.archive_retrieval import Retrieval, retrieve
+
+    person, other = data.user(), data.user()
+    april = CUTOFF - relativedelta(months=7)
+    wanted = [data.moderation(person, severity="critical", category="violence", created_at=april + timedelta(days=d))
+              for d in range(3)]
+    data.moderation(person, severity="critical", category="hate", created_at=april)  # another category
+    data.moderation(other, severity="critical", category="violence", created_at=april)  # another person
+    data.moderation(person, severity="critical", category="violence", created_at=april - relativedelta(months=2))
+    data.commit()
+    run_archive(workflow_url, s3, buckets.archive)
+    request = Retrieval(start=april.date().replace(day=1), end=(april + relativedelta(months=1)).date().replace(day=1),
+                        user_id=person, category="violence")
+    with psycopg.connect(workflow_url) as work:
+        found = retrieve(work, arrow_filesystem(stack_env), policy=load_retention_policy(), rule=RULE,
+                         bucket=buckets.archive, request=request, pseudonym_key=PSEUDONYM_KEY.encode(),
+                         out_csv=tmp_path / "events.csv")
+    with open(tmp_path / "events.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(int(row["event_id"]) for row in rows) == sorted(wanted)
+    assert (found.rows, found.objects_read) == (3, 1)
+    assert "user_id" not in rows[0]
+
+
+@pytest.mark.parametrize(("request_fields", "message"), [
+    ({"category": "gossip"}, r"category: unknown 'gossip'; choose from"),
+    ({"start": "2026-05-01", "end": "2026-04-01"}, r"period: it ends \(2026-04-01\) before it starts"),
+    ({"user_id": 1, "pseudonym": "a" * 64}, "give a user id or a pseudonym, not both"),
+    ({"pseudonym": "not-a-pseudonym"}, "pseudonym: 64 lowercase hexadecimal characters expected"),
+])
+def test_a_bad_retrieval_is_refused_by_name(request_fields, message, conn, s3, buckets, stack_env, tmp_path):
+    """An unknown category, an inverted period, or a confused person is a clear error, and nothing is read."""
+    from datetime import date
+
+    from governance.archive_retrieval import InvalidRetrieval, Retrieval, retrieve
+
+    fields = {"start": "2026-04-01", "end": "2026-05-01", **request_fields}
+    request = Retrieval(start=date.fromisoformat(fields.pop("start")), end=date.fromisoformat(fields.pop("end")),
+                        **fields)
+    with pytest.raises(InvalidRetrieval, match=message):
+        retrieve(conn, arrow_filesystem(stack_env), policy=load_retention_policy(), rule=RULE, bucket=buckets.archive,
+                 request=request, pseudonym_key=PSEUDONYM_KEY.encode(), out_csv=tmp_path / "events.csv")

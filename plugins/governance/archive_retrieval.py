@@ -1,0 +1,108 @@
+"""Retrieval from the moderation-log archive for auditors: read the Parquet in place, nothing restored.
+
+The objects to read come from the manifests (not expired, of the months in the period: Hive
+month partitions pruned before anything is read); a pyarrow dataset over S3 reads them with the
+filter pushed down (person by pseudonym, category, time range), a batch at a time, into a CSV.
+The archive holds no user id: a user id is turned into its pseudonym with the pseudonym key.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from governance.archive import PSEUDONYM_FIELD
+from governance.db import sql_text
+from governance.errors import PermanentError
+from governance.policy import Loaded, RetentionPolicy
+from governance.pseudonyms import pseudonym
+
+if TYPE_CHECKING:
+    import psycopg
+
+_PSEUDONYM = re.compile(r"^[0-9a-f]{64}$")
+
+
+class InvalidRetrieval(PermanentError):
+    """The retrieval's form is wrong: an unknown category, an inverted period, a malformed pseudonym."""
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """What an auditor asked for: a period [start, end), and optionally one person and one category."""
+
+    start: date
+    end: date
+    user_id: int | None = None
+    pseudonym: str | None = None
+    category: str | None = None
+
+    def check(self, categories: list[str]) -> None:
+        if self.end <= self.start:
+            raise InvalidRetrieval(f"period: it ends ({self.end}) before it starts ({self.start}), or on the same day")
+        if self.user_id is not None and self.pseudonym:
+            raise InvalidRetrieval("give a user id or a pseudonym, not both")
+        if self.pseudonym and not _PSEUDONYM.fullmatch(self.pseudonym):
+            raise InvalidRetrieval("pseudonym: 64 lowercase hexadecimal characters expected")
+        if self.category is not None and self.category not in categories:
+            raise InvalidRetrieval(f"category: unknown {self.category!r}; choose from {', '.join(categories)}")
+
+
+@dataclass
+class Retrieved:
+    rows: int
+    objects_read: int
+    by_month: dict[str, int]
+    by_category: dict[str, int]
+
+
+def retrieve(conn: psycopg.Connection, filesystem: Any, *, policy: Loaded[RetentionPolicy], rule: str, bucket: str,
+             request: Retrieval, pseudonym_key: bytes, out_csv: Path) -> Retrieved:
+    """Write the matching archived events to `out_csv`, reading only the objects of the period's months."""
+    import pyarrow.compute as pc
+    import pyarrow.csv as pa_csv
+    import pyarrow.dataset as ds
+
+    chosen = policy.model.rule(rule)
+    spec = chosen.archive
+    request.check(spec.categories)
+    months = conn.execute(sql_text("archive/retrievable.sql"), {
+        "rule": rule, "bucket": bucket, "first_month": f"month={request.start:%Y-%m}",
+        "last_month": f"month={request.end - timedelta(days=1):%Y-%m}"}).fetchall()
+    paths = [f"{bucket}/{key}" for key, _, _ in months]
+    person = request.pseudonym
+    if request.user_id is not None:
+        person = pseudonym(pseudonym_key, policy.model.subject.table, request.user_id)
+    begin = datetime.combine(request.start, datetime.min.time(), tzinfo=UTC)
+    finish = datetime.combine(request.end, datetime.min.time(), tzinfo=UTC)
+    where = (ds.field(chosen.clock) >= begin) & (ds.field(chosen.clock) < finish)
+    if person:
+        where &= ds.field(PSEUDONYM_FIELD) == person
+    if request.category:
+        where &= ds.field("category") == request.category
+    result = Retrieved(rows=0, objects_read=len(paths), by_month={}, by_category={})
+    by_month: Counter[str] = Counter()
+    by_category: Counter[str] = Counter()
+    dataset = ds.dataset(paths, filesystem=filesystem, format="parquet") if paths else None
+    writer = None
+    try:
+        for batch in (dataset.to_batches(filter=where, batch_size=65_536) if dataset else []):
+            if writer is None:
+                writer = pa_csv.CSVWriter(str(out_csv), batch.schema)
+            if batch.num_rows:
+                writer.write_batch(batch)
+                result.rows += batch.num_rows
+                months_of = pc.strftime(batch.column(chosen.clock), format="%Y-%m").to_pylist()
+                by_month.update(months_of)
+                by_category.update(batch.column("category").to_pylist())
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:  # no object, or none matched: a CSV with its header only
+        out_csv.write_text(",".join(['"' + name + '"' for name in (*spec.columns, PSEUDONYM_FIELD)]) + "\n")
+    result.by_month, result.by_category = dict(sorted(by_month.items())), dict(sorted(by_category.items()))
+    return result
