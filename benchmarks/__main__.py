@@ -1,7 +1,7 @@
 """make bench: every scale benchmark, one after the other (the machine is shared: each
 benchmark prints ratios against a baseline measured in the same run).
 
-    python -m benchmarks            full size (1M generations seeded; a 5M-row purge)
+    python -m benchmarks            full size (1M generations seeded; a 5M-row purge; 5M moderation events archived)
     python -m benchmarks --quick    a tenth of the size, for a smoke check
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks import bench_purge, bench_seed
+from benchmarks import bench_archive, bench_purge, bench_seed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,11 +18,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a tenth of the full size")
     args = parser.parse_args(argv)
     seed_scale, purge_rows = (10_000, 500_000) if args.quick else (100_000, 5_000_000)
+    archive_events = purge_rows
     print("== seed: bulk load of the reference database ==", flush=True)
     seed_status = bench_seed.main(["--scale", str(seed_scale)])
     print("\n== retention purge: batched vs one DELETE ==", flush=True)
     purge_status = bench_purge.main(["--rows", str(purge_rows)])
-    return seed_status or purge_status
+    print("\n== moderation-log archival: archive vs a raw COPY ==", flush=True)
+    archive_status = bench_archive.main(["--events", str(archive_events)])
+    return seed_status or purge_status or archive_status
 
 
 if __name__ == "__main__":

@@ -61,6 +61,10 @@ log = logging.getLogger(__name__)
 PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
 PSEUDONYM_FIELD = "user_pseudonym"  # the archive's column for the person, whatever the table calls it
 CSV_BLOCK_BYTES = 8 << 20  # the Parquet writer reads the copied rows 8 MB at a time: memory stays bounded
+PASS_OBJECTS = 10  # one COPY copies at most this many objects' worth of rows (local disk, not memory)
+MONTH_FIELD = "archive_month"  # the copy's last column: the event month, YYYY-MM, where objects are cut
+# Dictionary encoding only where values repeat: on hashes and pseudonyms it costs 5x the write time.
+DICTIONARY_COLUMNS = ("category", "severity", "action")
 # PostgreSQL types the archive copies, and their Parquet types.
 ARROW_TYPES = {
     "bigint": "int64", "integer": "int32", "smallint": "int16", "boolean": "bool", "text": "string",
@@ -93,15 +97,80 @@ class ArchiveSettings:
 
 @dataclass
 class ArchiveFile:
-    """A local Parquet file written from one chunk of rows, and what the manifest records of it."""
+    """A local Parquet file of one event month's rows, and what the manifest records of it."""
 
     path: Path
-    rows: int
-    min_key: int
-    max_key: int
-    newest: datetime
-    sha256: str
-    pseudonyms: set[str]
+    month: str  # YYYY-MM
+    rows: int = 0
+    min_key: int | None = None
+    max_key: int | None = None
+    newest: datetime | None = None
+    sha256: str = ""
+    people: set[int] = field(default_factory=set)  # subject_hash of each person in it
+
+
+def subject_hash(value: str) -> int:
+    """The first 64 bits of a pseudonym, as a signed bigint: how archive_subjects names a person."""
+    return int.from_bytes(bytes.fromhex(value[:16]), "big", signed=True)
+
+
+class _RollingFiles:
+    """Parquet files rolled at each month and at max_rows_per_object, with their manifest facts."""
+
+    def __init__(self, rule: ArchiveRule, workdir: Path) -> None:
+        self.rule, self.workdir = rule, workdir
+        self.files: list[ArchiveFile] = []
+        self.writer: Any = None
+
+    def write(self, month: str, block: Any, pa: Any, pc: Any) -> None:
+        limit = self.rule.spec.max_rows_per_object
+        while block.num_rows:
+            current = self.files[-1] if self.files and self.writer else None
+            if current is None or current.month != month or current.rows >= limit:
+                current = self._open(month)
+            room = limit - current.rows
+            part, block = block.slice(0, room), block.slice(room)
+            self._append(current, part, pa, pc)
+
+    def _open(self, month: str) -> ArchiveFile:
+        import pyarrow.parquet as pq
+
+        self._finish()
+        opened = ArchiveFile(path=self.workdir / f"archive-{uuid.uuid4().hex}.parquet", month=month)
+        schema = self.rule._arrow_schema()
+        self.writer = pq.ParquetWriter(opened.path, schema, compression="zstd",
+                                       use_dictionary=[name for name in DICTIONARY_COLUMNS if name in schema.names])
+        self.files.append(opened)
+        return opened
+
+    def _append(self, current: ArchiveFile, part: Any, pa: Any, pc: Any) -> None:
+        table, people = self.rule.table_of(part, pa, pc)
+        self.writer.write_table(table)
+        keys = part.column(self.rule.rule.key)
+        low, high = pc.min(keys).as_py(), pc.max(keys).as_py()
+        newest = pc.max(part.column(self.rule.rule.clock)).as_py().replace(tzinfo=UTC)
+        current.rows += part.num_rows
+        current.min_key = low if current.min_key is None else min(current.min_key, low)
+        current.max_key = high if current.max_key is None else max(current.max_key, high)
+        current.newest = newest if current.newest is None else max(current.newest, newest)
+        current.people |= people
+
+    def _finish(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+            done = self.files[-1]
+            done.sha256 = hashlib.sha256(done.path.read_bytes()).hexdigest()
+
+    def close(self) -> list[ArchiveFile]:
+        self._finish()
+        return self.files
+
+    def discard(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        for written in self.files:
+            written.path.unlink(missing_ok=True)
 
 
 def _ceil_second(moment: datetime) -> datetime:
@@ -125,6 +194,7 @@ class ArchiveRule:
         self.key: bytes | None = None
         self.months: list[tuple[datetime, int, int]] = []
         self._types: dict[str, str] = {}
+        self._people: dict[int, tuple[str, int]] = {}
         self.touched: list[int] = []  # manifests this run finished, expired or put under a legal hold
 
     def identity(self) -> RunIdentity:
@@ -191,50 +261,52 @@ class ArchiveRule:
 
     def execute(self, run: RuleRun) -> None:
         self._finish_open(run)
-        for month, due, _ in self.months:
-            if due:
-                self._archive_month(run, month)
+        while self._archive_pass(run):
+            pass
         self._delete_released(run)
         self._expire(run)
         self._follow_legal_holds(run)
 
-    def _archive_month(self, run: RuleRun, month: datetime) -> None:
-        after = -(2**63)
-        end = (month + timedelta(days=32)).replace(day=1)
-        while True:
-            run.step = "write archive file"
-            written = self._write_file(run.conn, month, end, after)
-            if written is None:
-                return
-            try:
-                after = written.max_key
-                manifest = self._record_intent(run, month, written)
+    def _archive_pass(self, run: RuleRun) -> bool:
+        """One pass over the due rows: written to local files, then each file through intent, upload,
+        verification and deletes. False when nothing was left to archive."""
+        run.step = "write archive files"
+        workdir = self.settings.workdir or Path(tempfile.gettempdir())
+        files = self._write_files(run.conn, workdir)
+        try:
+            for written in files:
+                manifest = self._record_intent(run, written)
                 self._upload(run, manifest, written)
-            finally:
                 written.path.unlink(missing_ok=True)
+        finally:
+            for written in files:
+                written.path.unlink(missing_ok=True)
+        return bool(files)
 
-    # -- step 1: the local file -----------------------------------------------------------------
+    # -- step 1: the local files ----------------------------------------------------------------
 
     def _csv_columns(self) -> list[str]:
         return [*self.spec.columns, self.rule.subject_column, self.spec.pseudonym_column]
 
-    def _write_file(self, conn: psycopg.Connection, month: datetime, end: datetime, after: int) -> ArchiveFile | None:
-        """Copy the next chunk of the month's rows into a local Parquet file; None when there is none left."""
+    def _write_files(self, conn: psycopg.Connection, workdir: Path) -> list[ArchiveFile]:
+        """Copy the next PASS_OBJECTS objects' worth of due rows (one COPY) into local Parquet files."""
         names = self._csv_columns()
         selected = sql.SQL(", ").join(
             sql.SQL("t.{} AT TIME ZONE 'UTC'").format(sql.Identifier(name)) if self._types[name] == "timestamp"
             else sql.SQL("t.{}").format(sql.Identifier(name)) for name in names)
         statement = self._statement("chunk_rows", columns=selected)
-        workdir = self.settings.workdir or Path(tempfile.gettempdir())
         handle, csv_name = tempfile.mkstemp(prefix="archive-", suffix=".csv", dir=workdir)
         csv_path = Path(csv_name)
         try:
-            with os.fdopen(handle, "wb") as out, conn.cursor().copy(statement, self._params(
-                    month_start=month, month_end=end, after=after, limit=self.spec.max_rows_per_object)) as copy:
-                for data in copy:
-                    out.write(data)
+            with os.fdopen(handle, "wb") as out, conn.transaction():
+                # The copy sorts a pass's rows by month: in memory, not in temporary files.
+                conn.execute(sql_text("archive/sort_memory.sql"))
+                with conn.cursor().copy(statement,
+                                        self._params(limit=PASS_OBJECTS * self.spec.max_rows_per_object)) as copy:
+                    for data in copy:
+                        out.write(data)
             if csv_path.stat().st_size == 0:
-                return None
+                return []
             return self._to_parquet(csv_path, workdir)
         finally:
             csv_path.unlink(missing_ok=True)
@@ -248,84 +320,88 @@ class ArchiveRule:
         fields = [pa.field(name, arrow(self._types[name])) for name in self.spec.columns]
         return pa.schema([*fields, pa.field(PSEUDONYM_FIELD, pa.string())])
 
-    def _to_parquet(self, csv_path: Path, workdir: Path) -> ArchiveFile:
-        """Stream the copied rows into Parquet (zstd) a block at a time, replacing the person by a pseudonym."""
+    def _to_parquet(self, csv_path: Path, workdir: Path) -> list[ArchiveFile]:
+        """Stream the copied rows (sorted by month) into Parquet files (zstd), a block at a time, a new file at
+        each month and at max_rows_per_object, with the person replaced by a pseudonym."""
         import pyarrow as pa
         import pyarrow.compute as pc
         import pyarrow.csv as pa_csv
-        import pyarrow.parquet as pq
 
-        names = self._csv_columns()
+        names = [*self._csv_columns(), MONTH_FIELD]
         read_types = {name: (pa.timestamp("us") if kind == "timestamp" else pa.type_for_alias(kind))
                       for name, kind in self._types.items()}
+        read_types[MONTH_FIELD] = pa.string()
         reader = pa_csv.open_csv(
             csv_path, read_options=pa_csv.ReadOptions(column_names=names, block_size=CSV_BLOCK_BYTES),
             convert_options=pa_csv.ConvertOptions(column_types=read_types, strings_can_be_null=True,
                                                   quoted_strings_can_be_null=False))
-        schema = self._arrow_schema()
-        path = workdir / f"archive-{uuid.uuid4().hex}.parquet"
-        facts = {"rows": 0, "min": None, "max": None, "newest": None}
-        pseudonyms: set[str] = set()
-        key_column = self.rule.key
-        with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+        rolling = _RollingFiles(self, workdir)
+        self._people: dict[int, tuple[str, int]] = {}  # a person's pseudonym and subject hash, for this pass
+        try:
             for block in reader:
-                person = self._pseudonyms(block, pseudonyms)
-                columns = [block.column(name) for name in self.spec.columns]
-                columns = [column.cast(pa.timestamp("us", tz="UTC")) if self._types[name] == "timestamp" else column
-                           for name, column in zip(self.spec.columns, columns, strict=True)]
-                table = pa.Table.from_arrays([*columns, person], schema=schema)
-                writer.write_table(table)
-                keys = block.column(key_column)
-                facts["rows"] += len(block)
-                low, high = pc.min(keys).as_py(), pc.max(keys).as_py()
-                facts["min"] = low if facts["min"] is None else min(facts["min"], low)
-                facts["max"] = high if facts["max"] is None else max(facts["max"], high)
-                newest = pc.max(block.column(self.rule.clock)).as_py().replace(tzinfo=UTC)
-                facts["newest"] = newest if facts["newest"] is None else max(facts["newest"], newest)
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        return ArchiveFile(path=path, rows=facts["rows"], min_key=facts["min"], max_key=facts["max"],
-                           newest=facts["newest"], sha256=digest, pseudonyms=pseudonyms)
+                months = block.column(MONTH_FIELD)
+                # The rows are sorted by month: cut the block where the month changes.
+                changes = pc.indices_nonzero(pc.not_equal(months.slice(1), months.slice(0, len(months) - 1)))
+                ends = [index + 1 for index in changes.to_pylist()] + [len(months)]
+                start = 0
+                for end in ends:
+                    rolling.write(months[start].as_py(), block.slice(start, end - start), pa, pc)
+                    start = end
+        except BaseException:
+            rolling.discard()
+            raise
+        return rolling.close()
 
-    def _pseudonyms(self, block: Any, seen: set[str]) -> Any:
-        """The person of each row as a pseudonym: the table's own for erased people, else made from the id."""
-        import pyarrow as pa
+    def table_of(self, block: Any, pa: Any, pc: Any) -> tuple[Any, set[int]]:
+        """A block of copied rows as the archive's table (its columns, timestamps in UTC, and the pseudonym),
+        and the subject hashes of the people in it."""
+        columns = [block.column(name) for name in self.spec.columns]
+        columns = [column.cast(pa.timestamp("us", tz="UTC")) if self._types[name] == "timestamp" else column
+                   for name, column in zip(self.spec.columns, columns, strict=True)]
+        person, people = self._pseudonyms(block, pa, pc)
+        return pa.Table.from_arrays([*columns, person], schema=self._arrow_schema()), people
 
-        ids = block.column(self.rule.subject_column).to_pylist()
-        kept = block.column(self.spec.pseudonym_column).to_pylist()
-        made: dict[int, str] = {}
-        values = []
-        for subject, existing in zip(ids, kept, strict=True):
-            if subject is not None:
-                value = made.get(subject)
-                if value is None:
-                    value = made[subject] = pseudonym(self.key, self.policy.model.subject.table, subject)
-            else:
-                value = existing
-            values.append(value)
-        seen.update(value for value in values if value)
-        return pa.array(values, type=pa.string())
+    def _pseudonyms(self, block: Any, pa: Any, pc: Any) -> tuple[Any, set[int]]:
+        """The person of each row as a pseudonym: made from the id (one HMAC per person and pass, not per row),
+        or, for erased people, the pseudonym the table already holds."""
+        ids = block.column(self.rule.subject_column)
+        people = pc.unique(ids).drop_null()
+        table, known = self.policy.model.subject.table, self._people
+        made = []
+        for person in people.to_pylist():
+            if person not in known:
+                value = pseudonym(self.key, table, person)
+                known[person] = (value, subject_hash(value))
+            made.append(known[person])
+        hashes = {entry[1] for entry in made}
+        kept = pc.unique(block.column(self.spec.pseudonym_column)).drop_null().to_pylist()
+        hashes.update(subject_hash(value) for value in kept)
+        values = pa.array([entry[0] for entry in made], type=pa.string())
+        person_column = pc.coalesce(pc.take(values, pc.index_in(ids, value_set=people)),
+                                    block.column(self.spec.pseudonym_column).cast(pa.string()))
+        return person_column, hashes
 
     # -- step 2: the intent ------------------------------------------------------------------------
 
-    def _object_key(self, month: datetime, written: ArchiveFile) -> str:
+    def _object_key(self, written: ArchiveFile) -> str:
         name = f"{safe_path_part(self.settings.run_id)}-{written.min_key}-{uuid.uuid4().hex[:8]}.parquet"
-        return f"{self.spec.prefix}/month={month:%Y-%m}/{name}"
+        return f"{self.spec.prefix}/month={written.month}/{name}"
 
     def retain_until(self, newest: datetime) -> datetime:
         return _ceil_second(self.spec.retain_for.after(newest))
 
-    def _record_intent(self, run: RuleRun, month: datetime, written: ArchiveFile) -> dict[str, Any]:
+    def _record_intent(self, run: RuleRun, written: ArchiveFile) -> dict[str, Any]:
         manifest = {
             "run_id": self.settings.run_id, "rule": self.rule.name, "source_table": self.source,
-            "partition_key": f"month={month:%Y-%m}", "bucket": self.settings.archive_bucket,
-            "object_key": self._object_key(month, written), "sha256": written.sha256, "row_count": written.rows,
+            "partition_key": f"month={written.month}", "bucket": self.settings.archive_bucket,
+            "object_key": self._object_key(written), "sha256": written.sha256, "row_count": written.rows,
             "min_key": written.min_key, "max_key": written.max_key, "retain_until": self.retain_until(written.newest),
         }
 
         def body(batch: Batch) -> None:
             manifest["manifest_id"] = run.conn.execute(sql_text("archive/record_intent.sql"), manifest).fetchone()[0]
             run.conn.execute(sql_text("archive/record_subjects.sql"),
-                             {"manifest_id": manifest["manifest_id"], "pseudonyms": sorted(written.pseudonyms)})
+                             {"manifest_id": manifest["manifest_id"], "hashes": sorted(written.people)})
 
         run.batch(body, tables=[self.source], step="record archive intent")
         return manifest
@@ -438,7 +514,11 @@ class ArchiveRule:
                     run.conn.execute(retained, self._params(keys=kept, manifest_id=manifest["manifest_id"]))
                 batch.add(rows_archived=len(gone))
 
-            removed += run.batch(body, tables=[self.source], step="delete archived rows")["rows_archived"]
+            # Asynchronous commits, as in the purge's block walk: the object's `complete` state commits
+            # synchronously after them, which makes them durable; a crash before it leaves the object
+            # `verified`, and the rerun deletes its rows again.
+            removed += run.batch(body, tables=[self.source], step="delete archived rows",
+                                 synchronous_commit="off")["rows_archived"]
         run.step = "complete archive object"
         with run.conn.transaction():
             self._set_state(run, manifest, "complete", rows_removed=removed)
@@ -536,9 +616,9 @@ class ArchiveRule:
 
         run.step = "follow legal holds"
         held = [row[0] for row in run.conn.execute(sql_text("archive/held_people.sql"))]
-        pseudonyms = [pseudonym(self.key, self.policy.model.subject.table, person) for person in held]
+        hashes = [subject_hash(pseudonym(self.key, self.policy.model.subject.table, person)) for person in held]
         changes = run.conn.execute(sql_text("archive/legal_hold_changes.sql"), {
-            "pseudonyms": pseudonyms, "rule": self.rule.name, "bucket": self.settings.archive_bucket}).fetchall()
+            "hashes": hashes, "rule": self.rule.name, "bucket": self.settings.archive_bucket}).fetchall()
         for manifest_id, key, version_id, hold in changes:
             try:
                 self.s3.put_object_legal_hold(Bucket=self.settings.archive_bucket, Key=key, VersionId=version_id,

@@ -1,13 +1,13 @@
--- One chunk of a month's rows to archive, in key order, as CSV for the Parquet writer: the
+-- The rows to archive, in event month then key order, as CSV for the Parquet writer: the
 -- archive's columns, the subject column and the pseudonym column (the archive keeps only a
--- pseudonym of the person), timestamps in UTC. One statement: one snapshot.
+-- pseudonym of the person), timestamps in UTC, and the event month, to cut objects at. One statement, one snapshot, one pass over the
+-- table for every month; the writer starts a new object at each month and at the size limit.
 COPY (
-    SELECT {columns}
+    SELECT {columns}, to_char(t.{clock} AT TIME ZONE 'UTC', 'YYYY-MM') AS month
     FROM {table} AS t
     WHERE {due} AND t.{clock} >= %(retain_cutoff)s
-      AND t.{clock} >= %(month_start)s AND t.{clock} < %(month_end)s AND t.{key} > %(after)s
       AND NOT ({held})
       AND NOT EXISTS (SELECT 1 FROM governance.archive_retained AS r WHERE r.event_id = t.{key})
-    ORDER BY t.{key}
+    ORDER BY date_trunc('month', t.{clock} AT TIME ZONE 'UTC'), t.{key}
     LIMIT %(limit)s
 ) TO STDOUT WITH (FORMAT csv)

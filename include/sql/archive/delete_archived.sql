@@ -1,4 +1,5 @@
 -- Delete rows that a verified archive object holds, unless a legal hold now keeps them.
 DELETE FROM {table} AS t
-WHERE t.{key} = ANY(%(keys)s) AND NOT ({held})
+USING unnest(%(keys)s::bigint[]) AS archived(key)
+WHERE t.{key} = archived.key AND NOT ({held})
 RETURNING t.{key}

@@ -3,7 +3,7 @@
 WITH wanted AS (
     SELECT DISTINCT s.manifest_id
     FROM governance.archive_subjects AS s
-    WHERE s.user_pseudonym = ANY(%(pseudonyms)s)
+    WHERE s.subject_hash = ANY(%(hashes)s)
 )
 SELECT m.manifest_id, m.object_key, m.version_id, (w.manifest_id IS NOT NULL) AS hold
 FROM governance.archive_manifests AS m

@@ -1,4 +1,3 @@
--- The pseudonyms of the people whose events an object holds.
-INSERT INTO governance.archive_subjects (manifest_id, user_pseudonym)
-SELECT %(manifest_id)s, p FROM unnest(%(pseudonyms)s::text[]) AS p
-ON CONFLICT DO NOTHING
+-- The people (first 64 bits of their pseudonyms) whose events an object holds.
+INSERT INTO governance.archive_subjects (manifest_id, subject_hash)
+SELECT %(manifest_id)s, h FROM unnest(%(hashes)s::bigint[]) AS h

@@ -118,14 +118,15 @@ CREATE INDEX IF NOT EXISTS archive_manifests_open_idx ON governance.archive_mani
 CREATE INDEX IF NOT EXISTS archive_manifests_retain_idx ON governance.archive_manifests (retain_until)
     WHERE state = 'complete';
 
--- The people (by pseudonym: the archive never holds a raw id) whose events each object holds,
--- so that a legal hold finds the objects to put under an S3 legal hold without reading them.
+-- The people whose events each object holds, so that a legal hold finds the objects to put
+-- under an S3 legal hold without reading them. A person is the first 64 bits of their
+-- pseudonym (the archive never holds a raw id): a compact key whose rare collision only adds
+-- an object to a legal hold.
 CREATE TABLE IF NOT EXISTS governance.archive_subjects (
-    manifest_id    bigint NOT NULL REFERENCES governance.archive_manifests (manifest_id),
-    user_pseudonym char(64) NOT NULL,
-    PRIMARY KEY (manifest_id, user_pseudonym)
+    manifest_id  bigint NOT NULL REFERENCES governance.archive_manifests (manifest_id),
+    subject_hash bigint NOT NULL
 );
-CREATE INDEX IF NOT EXISTS archive_subjects_pseudonym_idx ON governance.archive_subjects (user_pseudonym);
+CREATE INDEX IF NOT EXISTS archive_subjects_hash_idx ON governance.archive_subjects (subject_hash);
 
 -- Rows that are in a verified archive object but stayed in the table, because their person was
 -- put under a legal hold after the object was written. They are never archived again; once the
