@@ -90,7 +90,7 @@ def test_bad_policy_file_is_an_import_error_naming_file_key_and_reason(tmp_path)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
     errors = json.loads(result.stdout.strip().splitlines()[-1])
     # Every DAG that builds its form from the policy fails to import; the verification DAG, which does not, stays.
-    names = ("moderation_log_archival.py", "retention_purge.py")
+    names = ("moderation_archive_retrieval.py", "moderation_log_archival.py", "retention_purge.py")
     assert sorted(errors) == [str(ROOT / "dags" / name) for name in names]
     message = errors[str(ROOT / "dags" / "retention_purge.py")]
     assert (f"PolicyError: {policy}: rules[5] (sessions).period: 'thirteen months' is not a non-negative ISO 8601 "
