@@ -53,6 +53,7 @@ class StackSettings:
     media_bucket: str = os.environ.get("MEDIA_BUCKET", "clipia-media")
     archive_bucket: str = os.environ.get("ARCHIVE_BUCKET", "clipia-archive")
     reports_bucket: str = os.environ.get("REPORTS_BUCKET", "clipia-reports")
+    exports_bucket: str = os.environ.get("EXPORTS_BUCKET", "clipia-exports")
     aws_key: str = "testing"
     aws_secret: str = "testing"
     region: str = "us-east-1"
@@ -357,6 +358,9 @@ def ensure_buckets(settings: StackSettings) -> None:
         (settings.media_bucket, False),
         (settings.reports_bucket, True),
         (settings.archive_bucket, True),
+        # Data-subject export bundles: personal data, kept apart from the auditors' evidence and
+        # deleted (every version) when they expire, so versioned but never locked.
+        (settings.exports_bucket, False),
     ):
         try:
             s3.head_bucket(Bucket=bucket)
@@ -365,6 +369,8 @@ def ensure_buckets(settings: StackSettings) -> None:
             pass
         # Object Lock can only be switched on when the bucket is created; it turns on versioning.
         s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=locked)
+        if bucket == settings.exports_bucket:
+            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         log(f"created bucket {bucket}" + (" (versioned, Object Lock enabled)" if locked else ""))
 
 
@@ -401,6 +407,7 @@ def environment(settings: StackSettings) -> dict[str, str]:
         "MEDIA_BUCKET": settings.media_bucket,
         "ARCHIVE_BUCKET": settings.archive_bucket,
         "REPORTS_BUCKET": settings.reports_bucket,
+        "EXPORTS_BUCKET": settings.exports_bucket,
         "GOVERNANCE_PSEUDONYM_KEY_FILE": str(LOCAL / "pseudonym.key"),
         "GOVERNANCE_LEDGER_KEY_FILE": str(LOCAL / "ledger.key"),
     }

@@ -4,7 +4,7 @@ The stack is started when it is not running (scripts/stack.py up is idempotent).
 that asks for `db_url` gets its own database, cloned from a template that already holds
 the app and governance schemas, and dropped afterwards; `workflow_url` reaches the same
 database as the workflows' least-privileged role. Each test that asks for `buckets` gets
-its own media, reports (Object Lock, for the ledger's anchors) and archive buckets.
+its own media, reports (Object Lock, for the ledger's anchors), archive and exports buckets.
 """
 
 from __future__ import annotations
@@ -84,24 +84,41 @@ def s3(stack_env):
     return client_from_env()
 
 
+def arrow_filesystem(stack_env):
+    """A pyarrow S3FileSystem for the local S3 server (as connections.arrow_s3 builds one from Airflow's)."""
+    from urllib.parse import urlsplit
+
+    from pyarrow import fs
+
+    endpoint = urlsplit(stack_env["S3_ENDPOINT_URL"])
+    return fs.S3FileSystem(access_key=stack_env["AWS_ACCESS_KEY_ID"], secret_key=stack_env["AWS_SECRET_ACCESS_KEY"],
+                           region=stack_env["AWS_DEFAULT_REGION"], endpoint_override=endpoint.netloc,
+                           scheme=endpoint.scheme)
+
+
 @dataclass(frozen=True)
 class Buckets:
     media: str
     reports: str
     archive: str
+    exports: str
 
 
 @pytest.fixture
 def buckets(s3, monkeypatch) -> Buckets:
     """Media, reports and archive (Object Lock) buckets of this test's own, exported as env."""
     suffix = uuid.uuid4().hex[:10]
-    made = Buckets(media=f"media-{suffix}", reports=f"reports-{suffix}", archive=f"archive-{suffix}")
+    made = Buckets(media=f"media-{suffix}", reports=f"reports-{suffix}", archive=f"archive-{suffix}",
+                   exports=f"exports-{suffix}")
     s3.create_bucket(Bucket=made.media)
     s3.create_bucket(Bucket=made.reports, ObjectLockEnabledForBucket=True)
     s3.create_bucket(Bucket=made.archive, ObjectLockEnabledForBucket=True)
+    s3.create_bucket(Bucket=made.exports)
+    s3.put_bucket_versioning(Bucket=made.exports, VersioningConfiguration={"Status": "Enabled"})
     monkeypatch.setenv("MEDIA_BUCKET", made.media)
     monkeypatch.setenv("REPORTS_BUCKET", made.reports)
     monkeypatch.setenv("ARCHIVE_BUCKET", made.archive)
+    monkeypatch.setenv("EXPORTS_BUCKET", made.exports)
     return made
 
 

@@ -49,7 +49,8 @@ PROJECT_MOUNTS = {
 }
 # Created at first start (by Docker or airflow-init), as in the official quick start; not in the repository.
 RUNTIME_DIRS = {"logs", "config"}
-BUCKETS = {"MEDIA_BUCKET": "clipia-media", "REPORTS_BUCKET": "clipia-reports", "ARCHIVE_BUCKET": "clipia-archive"}
+BUCKETS = {"MEDIA_BUCKET": "clipia-media", "REPORTS_BUCKET": "clipia-reports", "ARCHIVE_BUCKET": "clipia-archive",
+           "EXPORTS_BUCKET": "clipia-exports"}
 AIRFLOW_33_TAG = re.compile(r"^apache/airflow:3\.3\.\d+(-python3\.\d+)?$")
 
 
@@ -368,11 +369,14 @@ def test_archive_bucket_is_created_with_object_lock(services):
     assert set(made) == {f"local/{bucket}" for bucket in BUCKETS.values()}
     assert "--with-lock" in made["local/clipia-archive"].split()
     assert "--with-lock" in made["local/clipia-reports"].split()  # the ledger's anchors are locked there
+    # Export bundles are deleted, every version, when they expire: versioned, never locked.
+    assert "--with-versioning" in made["local/clipia-exports"].split()
+    assert "--with-lock" not in made["local/clipia-exports"].split()
 
 
 def test_bucket_names_match_between_minio_init_and_airflow(compose, services):
     """A bucket name overridden on the host changes both the bucket created and the one the workflows use."""
-    host_env = {"MEDIA_BUCKET": "m", "REPORTS_BUCKET": "r", "ARCHIVE_BUCKET": "a"}
+    host_env = {"MEDIA_BUCKET": "m", "REPORTS_BUCKET": "r", "ARCHIVE_BUCKET": "a", "EXPORTS_BUCKET": "x"}
     command = interpolate(" ".join(services["minio-init"]["command"]), host_env)
     env = _env(compose["x-airflow-common"], host_env)
     assert all(f"local/{env[key]}" in command.split() for key in BUCKETS)

@@ -106,3 +106,32 @@ def retrieve(conn: psycopg.Connection, filesystem: Any, *, policy: Loaded[Retent
         out_csv.write_text(",".join(['"' + name + '"' for name in (*spec.columns, PSEUDONYM_FIELD)]) + "\n")
     result.by_month, result.by_category = dict(sorted(by_month.items())), dict(sorted(by_category.items()))
     return result
+
+
+@dataclass
+class PersonInArchive:
+    """One person's archived events: the objects that hold them, and until when those are locked."""
+
+    objects: list[str]
+    retain_until: datetime | None  # the latest retain-until among them
+
+    def batches(self, filesystem: Any, *, bucket: str, pseudonym_value: str, batch_size: int = 65_536):
+        """The person's events, a pyarrow RecordBatch at a time (never the whole archive in memory)."""
+        import pyarrow.dataset as ds
+
+        if not self.objects:
+            return
+        dataset = ds.dataset([f"{bucket}/{key}" for key in self.objects], filesystem=filesystem, format="parquet")
+        for batch in dataset.to_batches(filter=ds.field(PSEUDONYM_FIELD) == pseudonym_value, batch_size=batch_size):
+            if batch.num_rows:
+                yield batch
+
+
+def person_in_archive(conn: psycopg.Connection, *, rule: str, bucket: str, pseudonym_value: str) -> PersonInArchive:
+    """Which archive objects of `rule` hold events of the person with this pseudonym (from archive_subjects)."""
+    from governance.archive import subject_hash
+
+    rows = conn.execute(sql_text("archive/objects_of_subject.sql"), {
+        "rule": rule, "bucket": bucket, "subject_hash": subject_hash(pseudonym_value)}).fetchall()
+    latest = max((until for _, until in rows), default=None)
+    return PersonInArchive(objects=[key for key, _ in rows], retain_until=latest)

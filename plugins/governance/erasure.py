@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg import sql
 
+from governance.db import sql_text
 from governance.errors import PermanentError
 from governance.lifecycle import Batch, Plan, RuleRun, RunIdentity, RunOutcome, Timeouts
 from governance.media import OBJECTS_PER_BATCH, MediaBucket
@@ -40,6 +41,24 @@ class SubjectUnderHold(PermanentError):
 
 class UnknownSubject(PermanentError):
     """A person to erase is not in the subject table; nothing was erased."""
+
+
+class ErasureIncomplete(PermanentError):
+    """After the erasure, a table of the schema still holds an erased person's id."""
+
+
+def tables_naming(conn: psycopg.Connection, policy: RetentionPolicy, subject_id: int) -> list[str]:
+    """Every table of the schema that has a column named like the subject's key holding this id."""
+    found = []
+    tables = conn.execute(sql_text("policy/tables_with_column.sql"),
+                          {"schema": policy.database_schema, "column": policy.subject.key}).fetchall()
+    for (table,) in tables:
+        statement = sql.SQL(sql_text("dsr/rows_naming.sql")).format(
+            schema=sql.Identifier(policy.database_schema), table=sql.Identifier(table),
+            key=sql.Identifier(policy.subject.key))
+        if conn.execute(statement, {"subject": subject_id}).fetchone()[0]:
+            found.append(table)
+    return found
 
 
 class Erasure:
@@ -84,7 +103,8 @@ class Erasure:
             return
         self.media.delete(keys, batch)
         statement, params = self.sql.cascade(step, "cascade_delete_media_rows")
-        batch.add(rows_deleted=conn.execute(statement, {**params, "subjects": locked, "media_keys": keys}).rowcount)
+        batch.add_for(step.table, rows_deleted=conn.execute(statement, {**params, "subjects": locked,
+                                                                        "media_keys": keys}).rowcount)
 
     def _erase(self, conn: psycopg.Connection, subjects: Sequence[int], batch: Batch) -> None:
         locked = self._lock(conn, subjects)
@@ -92,18 +112,18 @@ class Erasure:
             return
         # Objects only now, with the people and their media rows locked and the holds re-checked.
         self.media.delete(self._media_keys(conn, locked), batch)
-        deleted = pseudonymised = 0
         for step in self.rule.cascade:
             name = "cascade_delete" if step.action == "delete" else "cascade_pseudonymise"
             statement, params = self.sql.cascade(step, name)
             params["subjects"] = locked
             if step.action == "pseudonymise":
                 params["pseudonyms"] = [pseudonym(self.pseudonym_key, self.rule.table, s) for s in locked]
-                pseudonymised += conn.execute(statement, params).rowcount
+                batch.add_for(step.table, rows_pseudonymised=conn.execute(statement, params).rowcount)
             else:
-                deleted += conn.execute(statement, params).rowcount
-        deleted += conn.execute(self.sql.statement("delete_batch"), {**self.sql.params, "keys": locked}).rowcount
-        batch.add(rows_deleted=deleted, rows_pseudonymised=pseudonymised, subjects_erased=len(locked))
+                batch.add_for(step.table, rows_deleted=conn.execute(statement, params).rowcount)
+        deleted = conn.execute(self.sql.statement("delete_batch"), {**self.sql.params, "keys": locked}).rowcount
+        batch.add_for(self.rule.table, rows_deleted=deleted)
+        batch.add(subjects_erased=len(locked))
 
     def _media_keys(self, conn: psycopg.Connection, subjects: list[int]) -> list[str]:
         keys: list[str] = []
@@ -145,6 +165,13 @@ class SubjectErasure:
         if kept:  # a hold placed after the check: the batch kept those people, and the request is not done
             raise SubjectUnderHold(f"{kept} of {len(self.subjects)} people were put under a legal hold during the "
                                    "erasure and were kept; the others were erased")
+        # The proof, before the run can complete: no table that can name a person still names one of these.
+        run.step = "verify"
+        for subject in self.subjects:
+            still = tables_naming(run.conn, self.policy.model, subject)
+            if still:
+                raise ErasureIncomplete(f"after the erasure, {', '.join(still)} still hold an erased person's id: "
+                                        f"a table outside the cascade of rule {self.rule.name!r}")
 
 
 def erase_subjects(conn: psycopg.Connection, s3: Any, *, policy: Loaded[RetentionPolicy], subjects: Sequence[int],

@@ -161,6 +161,7 @@ class RunOutcome:
     batches: int = 0
     longest_batch_ms: float = 0.0
     details: dict[str, Any] = field(default_factory=dict)
+    by_table: dict[str, int] = field(default_factory=dict)  # counts per table, "sessions.rows_deleted"
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values, for XCom and the report: counts, never row values."""
@@ -168,7 +169,7 @@ class RunOutcome:
             "workflow": self.workflow, "rule": self.rule, "run_id": self.run_id, "target_table": self.target_table,
             "cutoff": self.cutoff, "dry_run": self.dry_run, "state": self.state, "eligible": self.eligible,
             "held": self.held, **self.counts.as_dict(), "batches": self.batches,
-            "longest_batch_ms": self.longest_batch_ms, "details": self.details,
+            "longest_batch_ms": self.longest_batch_ms, "details": self.details, "by_table": self.by_table,
         }
 
 
@@ -187,12 +188,20 @@ class Batch:
 
     def __init__(self, deleted_earlier: frozenset[str] | set[str] = frozenset()) -> None:
         self.counts = Counts()
+        self.by_table: dict[str, int] = {}  # the same counts per table: "sessions.rows_deleted"
         self.irrevocable = Counts()  # e.g. objects deleted in S3: counted even if the batch rolls back
         self.deleted_keys: set[str] = set()  # the objects this batch deleted
         self.deleted_earlier = deleted_earlier  # deleted (and counted) by an attempt that rolled back
 
     def add(self, **counts: int) -> None:
         self.counts = self.counts + Counts(**counts)
+
+    def add_for(self, table: str, **counts: int) -> None:
+        """Add counts that belong to one table, kept per table as well (for an erasure's certificate)."""
+        self.add(**counts)
+        for name, value in counts.items():
+            if value:
+                self.by_table[f"{table}.{name}"] = self.by_table.get(f"{table}.{name}", 0) + value
 
     def add_irrevocable(self, **counts: int) -> None:
         self.irrevocable = self.irrevocable + Counts(**counts)
@@ -208,6 +217,7 @@ class RuleRun:
         self.timeouts = timeouts or Timeouts()
         self.step = "lock"
         self.totals, self.batches, self.longest_batch_ms = Counts(), 0, 0.0
+        self.by_table: dict[str, int] = {}
         self.earlier = Counts()  # what an earlier, unfinished attempt of this run already did
         self.plan = Plan()
         self._locked = False
@@ -281,6 +291,7 @@ class RuleRun:
             target_table=identity.target_table, cutoff=identity.cutoff.isoformat() if identity.cutoff else None,
             dry_run=state == "preview", state=state, eligible=plan.eligible, held=plan.held, counts=self.totals,
             batches=self.batches, longest_batch_ms=self.longest_batch_ms, details=dict(plan.details),
+            by_table=dict(self.by_table),
         )
 
     # -- lock ------------------------------------------------------------------------------------
@@ -328,10 +339,11 @@ class RuleRun:
         accounted = []
         with self.conn.transaction():
             rows = self.conn.execute(sql_text("lifecycle/interrupted_runs.sql"), self.identity.params()).fetchall()
-            for run_id, target_table, cutoff, policy_sha256, counts, batches in rows:
+            for run_id, target_table, cutoff, policy_sha256, counts, batches, by_table in rows:
+                details = {"accounted_by_run": self.identity.run_id, **({"by_table": by_table} if by_table else {})}
                 ledger.append(self.conn, self._entry(
                     "interrupted", run_id=run_id, counts={**Counts(counts).as_dict(), "batches": batches},
-                    details={"accounted_by_run": self.identity.run_id}, cutoff=cutoff, target_table=target_table,
+                    details=details, cutoff=cutoff, target_table=target_table,
                     policy_sha256=policy_sha256,
                 ))
                 self.conn.execute(sql_text("lifecycle/mark_interrupted.sql"),
@@ -347,7 +359,7 @@ class RuleRun:
         that did not complete leaves its counts in `earlier` (an interrupted one's are in the ledger)."""
         row = self.conn.execute(sql_text("lifecycle/run_state.sql"), self.identity.params()).fetchone()
         if row and row[0] == "completed":
-            self.totals, self.batches = Counts(row[1]), row[2]
+            self.totals, self.batches, self.by_table = Counts(row[1]), row[2], row[3]
             log.info("%s: this run already completed; nothing more to do", self.subject)
             return True
         if row and row[0] != "interrupted":
@@ -361,8 +373,8 @@ class RuleRun:
         self.step = "start"
         with self.conn.transaction():
             self._begin(statement_timeout_ms=self.timeouts.statement_timeout_ms, synchronous_commit="on")
-            counts, self.batches = self.conn.execute(sql_text("lifecycle/run_register.sql"),
-                                                     self.identity.params()).fetchone()
+            counts, self.batches, self.by_table = self.conn.execute(sql_text("lifecycle/run_register.sql"),
+                                                                    self.identity.params()).fetchone()
             self.totals = Counts(counts)
             event = "resumed" if self.totals or self.batches else "started"
             ledger.append(self.conn, self._entry(event, counts={"eligible": plan.eligible, "held": plan.held},
@@ -380,8 +392,10 @@ class RuleRun:
             ).fetchone()
             if closed is None:  # the run completed in an earlier attempt: its record stands
                 return
-            self.totals, self.batches = Counts(closed[0]), closed[1]
+            self.totals, self.batches, self.by_table = Counts(closed[0]), closed[1], closed[2]
             details = {"failure": failure.as_dict()} if failure else {}
+            if self.by_table:
+                details["by_table"] = self.by_table
             ledger.append(self.conn, self._entry(state, counts={**self.totals.as_dict(), "batches": self.batches,
                                                                 "held": self.plan.held}, details=details))
 
@@ -415,7 +429,7 @@ class RuleRun:
                             synchronous_commit=synchronous_commit, tables=tables, lock_holds=True)
                 yield batch
                 if batch.counts or batch.irrevocable:
-                    self._progress(batch.counts + batch.irrevocable, batches=1)
+                    self._progress(batch.counts + batch.irrevocable, batches=1, by_table=batch.by_table)
         except Exception:
             self.deleted_by_failed_batches |= batch.deleted_keys
             if batch.irrevocable and not self.conn.broken:
@@ -453,13 +467,14 @@ class RuleRun:
         transaction when there is one, so that it commits with the work's own record."""
         self._progress(Counts(**counts), batches=0)
 
-    def _progress(self, delta: Counts, *, batches: int) -> None:
+    def _progress(self, delta: Counts, *, batches: int, by_table: Mapping[str, int] | None = None) -> None:
         """Add to the run's counts: inside a batch's transaction, or (autocommit) on its own."""
         from psycopg.types.json import Jsonb
 
-        counts, self.batches = self.conn.execute(
+        counts, self.batches, self.by_table = self.conn.execute(
             sql_text("lifecycle/run_progress.sql"),
-            {**self.identity.params(), "delta": Jsonb(delta.nonzero()), "batches": batches},
+            {**self.identity.params(), "delta": Jsonb(delta.nonzero()), "batches": batches,
+             "by_table": Jsonb(dict(by_table or {}))},
         ).fetchone()
         self.totals = Counts(counts)
 

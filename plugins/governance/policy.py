@@ -103,6 +103,8 @@ class CascadeStep(Strict):
     action: Literal["delete", "pseudonymise"]
     media_column: Identifier | None = None
     pseudonym_column: Identifier | None = None
+    # Why the law keeps these rows past the account, in plain words: the erasure certificate quotes it.
+    retained_because: str | None = Field(None, min_length=1)
     where: ColumnEquals | None = None
 
     @model_validator(mode="after")
@@ -111,6 +113,8 @@ class CascadeStep(Strict):
             raise ValueError("media_column is only allowed with action 'delete'")
         if (self.pseudonym_column is None) == (self.action == "pseudonymise"):
             raise ValueError("pseudonym_column is required with action 'pseudonymise', and only then")
+        if (self.retained_because is None) == (self.action == "pseudonymise"):
+            raise ValueError("retained_because is required with action 'pseudonymise', and only then")
         return self
 
 

@@ -38,3 +38,8 @@ def archive_bucket() -> str:
 
 def reports_bucket() -> str:
     return os.environ.get("REPORTS_BUCKET", "clipia-reports")
+
+
+def exports_bucket() -> str:
+    """Data-subject export bundles: personal data, apart from the reports; deleted when they expire."""
+    return os.environ.get("EXPORTS_BUCKET", "clipia-exports")

@@ -9,11 +9,11 @@ from typing import Any
 DELETE_OBJECTS_MAX_KEYS = 1000  # the S3 API's limit per DeleteObjects call
 
 
-def client_from_env() -> Any:
+def client_from_env(config: Any = None) -> Any:
     """A boto3 S3 client for S3_ENDPOINT_URL (the local stack) or AWS's default chain."""
     import boto3
 
-    return boto3.client("s3", endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None)
+    return boto3.client("s3", endpoint_url=os.environ.get("S3_ENDPOINT_URL") or None, config=config)
 
 
 def list_keys(s3: Any, bucket: str, prefix: str = "") -> Iterator[str]:

@@ -65,6 +65,7 @@ def airflow_env(stack_env, airflow_metadata, db_url, workflow_url, buckets) -> d
         MEDIA_BUCKET=buckets.media,
         REPORTS_BUCKET=buckets.reports,
         ARCHIVE_BUCKET=buckets.archive,
+        EXPORTS_BUCKET=buckets.exports,
     )
     return env
 

@@ -8,4 +8,4 @@ VALUES (%(workflow)s, %(run_id)s, %(rule)s, %(target_table)s, %(cutoff)s, %(poli
 ON CONFLICT (workflow, run_id, rule) DO UPDATE
 SET state = EXCLUDED.state, finished_at = now(), error = EXCLUDED.error
 WHERE rule_runs.state <> 'completed'
-RETURNING counts, batches
+RETURNING counts, batches, by_table

@@ -7,5 +7,6 @@ ON CONFLICT (workflow, run_id, rule) DO UPDATE
 SET state = 'running', error = NULL, finished_at = NULL, backend_pid = pg_backend_pid(),
     policy_sha256 = EXCLUDED.policy_sha256,
     counts = CASE WHEN rule_runs.state = 'interrupted' THEN '{}'::jsonb ELSE rule_runs.counts END,
-    batches = CASE WHEN rule_runs.state = 'interrupted' THEN 0 ELSE rule_runs.batches END
-RETURNING counts, batches
+    batches = CASE WHEN rule_runs.state = 'interrupted' THEN 0 ELSE rule_runs.batches END,
+    by_table = CASE WHEN rule_runs.state = 'interrupted' THEN '{}'::jsonb ELSE rule_runs.by_table END
+RETURNING counts, batches, by_table

@@ -113,3 +113,11 @@ ALTER TABLE app.generations ADD COLUMN IF NOT EXISTS media_deleted_at timestampt
 ALTER TABLE app.payments ADD COLUMN IF NOT EXISTS user_pseudonym char(64);
 ALTER TABLE app.moderation_events ADD COLUMN IF NOT EXISTS user_pseudonym char(64);
 ALTER TABLE app.disclosures ADD COLUMN IF NOT EXISTS user_pseudonym char(64);
+-- The rows of erased accounts that the law keeps are found by pseudonym (an erasure certificate,
+-- a data-subject check): small partial indexes, since only erased accounts' rows carry one.
+CREATE INDEX IF NOT EXISTS payments_user_pseudonym_idx ON app.payments (user_pseudonym)
+    WHERE user_pseudonym IS NOT NULL;
+CREATE INDEX IF NOT EXISTS moderation_events_user_pseudonym_idx ON app.moderation_events (user_pseudonym)
+    WHERE user_pseudonym IS NOT NULL;
+CREATE INDEX IF NOT EXISTS disclosures_user_pseudonym_idx ON app.disclosures (user_pseudonym)
+    WHERE user_pseudonym IS NOT NULL;

@@ -172,6 +172,9 @@ CREATE TABLE IF NOT EXISTS governance.rule_runs (
     backend_pid    integer,
     PRIMARY KEY (workflow, run_id, rule)
 );
+-- The same counters per table ("sessions.rows_deleted"), for an erasure certificate that says
+-- what went from where. Kept with the counts, in the same transactions.
+ALTER TABLE governance.rule_runs ADD COLUMN IF NOT EXISTS by_table jsonb NOT NULL DEFAULT '{}'::jsonb;
 CREATE INDEX IF NOT EXISTS rule_runs_running_idx ON governance.rule_runs (workflow, rule) WHERE state = 'running';
 
 -- Sum two objects of counters key by key (a key missing on one side counts as 0).
@@ -184,6 +187,41 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                 SELECT key, value FROM jsonb_each_text(delta)) AS both_sides
           GROUP BY key) AS summed
 $$;
+
+-- Data-subject requests (dsr_export, dsr_erasure), one row per request id. The person is kept
+-- as their pseudonym (the keyed hash that erasure leaves on retained rows), never by user id or
+-- email: the row outlives an erasure and must not undo it. Statuses:
+--   received     registered; the work has not started
+--   in_progress  the work started (a failed attempt stays here until a rerun finishes it)
+--   completed    done; the export bundle or the erasure certificate is in `outcome`
+--   refused      not done, for a recorded reason (a legal hold; an unknown person is never registered)
+CREATE TABLE IF NOT EXISTS governance.dsr_requests (
+    request_id        text PRIMARY KEY CHECK (request_id ~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'),
+    kind              text NOT NULL CHECK (kind IN ('export', 'erasure')),
+    subject_pseudonym char(64) NOT NULL,
+    channel           text NOT NULL,
+    jurisdiction      text NOT NULL,
+    received_at       timestamptz NOT NULL,
+    due_at            timestamptz NOT NULL,
+    extended_due_at   timestamptz,
+    extension_reason  text,
+    status            text NOT NULL DEFAULT 'received'
+                      CHECK (status IN ('received', 'in_progress', 'completed', 'refused')),
+    registered_at     timestamptz NOT NULL DEFAULT now(),
+    last_run_id       text,
+    completed_at      timestamptz,
+    refusal           jsonb,  -- the reason's class and counts; never a message from the database
+    outcome           jsonb NOT NULL DEFAULT '{}'::jsonb,  -- keys, checksums and counts; never personal values
+    bundle_bucket     text,
+    bundle_key        text,
+    bundle_expires_at timestamptz,
+    bundle_deleted_at timestamptz,
+    CHECK (extended_due_at IS NULL OR extended_due_at > due_at)
+);
+CREATE INDEX IF NOT EXISTS dsr_requests_open_idx ON governance.dsr_requests (due_at)
+    WHERE status IN ('received', 'in_progress');
+CREATE INDEX IF NOT EXISTS dsr_requests_bundles_idx ON governance.dsr_requests (bundle_expires_at)
+    WHERE bundle_key IS NOT NULL AND bundle_deleted_at IS NULL;
 
 -- Upgrade: governance.purge_runs (one column per counter, error as text) becomes rule_runs.
 -- Its error text is dropped on the way: it could hold row values.

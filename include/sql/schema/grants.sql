@@ -34,6 +34,7 @@ BEGIN
             TO governance_workflow;
         GRANT SELECT, INSERT ON governance.archive_subjects TO governance_workflow;
         GRANT SELECT, INSERT, DELETE ON governance.archive_retained TO governance_workflow;
+        GRANT SELECT, INSERT, UPDATE ON governance.dsr_requests TO governance_workflow;
     END IF;
 END
 $$;

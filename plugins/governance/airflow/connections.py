@@ -32,6 +32,15 @@ def s3_client(conn_id: str = settings.AWS_CONN_ID) -> Any:
     return S3Hook(aws_conn_id=conn_id).get_conn()
 
 
+def presigning_s3_client(conn_id: str = settings.AWS_CONN_ID) -> Any:
+    """A boto3 S3 client that presigns with Signature Version 4, whose links expire after at most 7 days
+    (botocore would otherwise presign some endpoints with the deprecated version 2)."""
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from botocore.config import Config
+
+    return S3Hook(aws_conn_id=conn_id, config=Config(signature_version="s3v4")).get_conn()
+
+
 def arrow_s3(conn_id: str = settings.AWS_CONN_ID) -> Any:
     """A pyarrow S3FileSystem with the credentials, region and endpoint of the Airflow AWS connection
     (pyarrow reads S3 natively; DuckDB's S3 support would download an extension at run time)."""

@@ -22,7 +22,7 @@ from governance.errors import StepFailed
 from governance.lifecycle import Timeouts
 from governance.policy import load_retention_policy
 from governance.pseudonyms import pseudonym
-from tests.conftest import LEDGER_KEY, PSEUDONYM_KEY
+from tests.conftest import LEDGER_KEY, PSEUDONYM_KEY, arrow_filesystem
 from tests.factories import CUTOFF
 from tests.s3_faults import client_for, faulty_s3
 
@@ -376,17 +376,6 @@ def lock_waiting(db_url) -> bool:
 
 
 # -- retrieval ----------------------------------------------------------------------------------------
-
-
-def arrow_filesystem(stack_env):
-    from urllib.parse import urlsplit
-
-    from pyarrow import fs
-
-    endpoint = urlsplit(stack_env["S3_ENDPOINT_URL"])
-    return fs.S3FileSystem(access_key=stack_env["AWS_ACCESS_KEY_ID"], secret_key=stack_env["AWS_SECRET_ACCESS_KEY"],
-                           region=stack_env["AWS_DEFAULT_REGION"], endpoint_override=endpoint.netloc,
-                           scheme=endpoint.scheme)
 
 
 def test_retrieval_returns_exactly_the_selected_events_reading_only_the_periods_months(

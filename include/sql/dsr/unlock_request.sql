@@ -1,0 +1,1 @@
+SELECT pg_advisory_unlock(hashtextextended('governance.dsr:' || %(request_id)s, 0))
