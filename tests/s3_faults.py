@@ -7,7 +7,8 @@ whose answer can be made to fail the way real networks fail:
   at an element boundary): the reply names no key as deleted and none as failed;
 - `headers_only`: a 200 whose connection closes right after the headers (a proxy that drops
   the body);
-- `pause`: the request waits, unanswered, until `release()` (a stalled S3), and then goes on.
+- `pause`: the request waits, unanswered, until `release()` (a stalled S3), and then goes on
+  (`deletes_before_pause` lets the first ones through).
 
 Any other request can be stalled too (`pause_on = ("PUT", ".parquet")`: method and a part of
 the path), or have its answer's body corrupted (`corrupt_on`: one byte flipped, as a bad disk
@@ -42,6 +43,7 @@ class FaultyS3:
         self.paused = threading.Event()  # set when a request is waiting
         self._release = threading.Event()
         self.delete_calls = 0
+        self.deletes_before_pause = 0  # with mode "pause": let this many DeleteObjects calls through first
         self._drop = False
         self.server: ThreadingHTTPServer | None = None
 
@@ -74,7 +76,8 @@ class FaultyS3:
         is_delete = handler.command == "POST" and "delete" in urlsplit(handler.path).query.split("&")
         if is_delete:
             self.delete_calls += 1
-        if (is_delete and self.mode == "pause") or self._matches(self.pause_on, handler):
+        pause_delete = is_delete and self.mode == "pause" and self.delete_calls > self.deletes_before_pause
+        if pause_delete or self._matches(self.pause_on, handler):
             self.paused.set()
             self._release.wait(120)
             if self._drop:

@@ -27,7 +27,7 @@ from governance.db import sql_text
 from governance.errors import PermanentError
 from governance.policy import CountryCode, Identifier, Loaded, RetentionPolicy, Strict
 from governance.policy_files import load_model
-from governance.pseudonyms import pseudonym
+from governance.pseudonyms import email_key, pseudonym
 
 if TYPE_CHECKING:
     import psycopg
@@ -187,7 +187,8 @@ class Subject:
 
     user_id: int
     pseudonym: str
-    country: str | None
+    country: str | None = None
+    email_key: str | None = None
 
 
 def _subject_statement(name: str, retention: RetentionPolicy, rights: SubjectRightsPolicy) -> Any:
@@ -217,8 +218,9 @@ def find_subject(conn: psycopg.Connection, form: RequestForm, *, retention: Rete
     row = conn.execute(_subject_statement("subject_country", retention, rights), {"subject": user_id}).fetchone()
     if row is None:
         raise UnknownSubject(f"no account has user_id {user_id}; nothing was registered or changed")
+    country, email = row
     return Subject(user_id=user_id, pseudonym=pseudonym(pseudonym_key, retention.subject.table, user_id),
-                   country=row[0])
+                   country=country, email_key=email_key(pseudonym_key, email) if email else None)
 
 
 @dataclass(frozen=True)
@@ -228,6 +230,8 @@ class Request:
     request_id: str
     kind: str
     subject_pseudonym: str
+    subject_user_id: int | None  # None once an erasure completed
+    subject_email_key: str | None
     channel: str
     jurisdiction: str
     received_at: datetime
@@ -242,10 +246,40 @@ class Request:
     def deadline(self) -> datetime:
         return self.extended_due_at or self.due_at
 
+    def subject(self) -> Subject:
+        """The person, for the work (only while the request still names them by user id)."""
+        if self.subject_user_id is None:
+            raise InvalidRequest(f"request {self.request_id!r} no longer names an account (it was erased)")
+        return Subject(user_id=self.subject_user_id, pseudonym=self.subject_pseudonym)
+
+    def conflict_with(self, form: RequestForm, *, subject_table: str, pseudonym_key: bytes) -> str | None:
+        """Why `form` cannot be this request submitted again (another kind, another person), or None.
+        Compared by keyed hashes, so that it still works after the account was erased."""
+        if form.kind != self.kind:
+            return "kind"
+        if form.user_id is not None and pseudonym(pseudonym_key, subject_table, form.user_id) != self.subject_pseudonym:
+            return "person"
+        if form.email and email_key(pseudonym_key, form.email) != self.subject_email_key:
+            return "person"
+        return None
+
 
 def read_request(conn: psycopg.Connection, request_id: str) -> Request | None:
     row = conn.execute(sql_text("dsr/request.sql"), {"request_id": request_id}).fetchone()
     return Request(*row) if row else None
+
+
+def registered_earlier(conn: psycopg.Connection, form: RequestForm, *, retention: RetentionPolicy,
+                       pseudonym_key: bytes) -> Request | None:
+    """The request as an earlier submission of the same id registered it, or None; refused when the form
+    names another kind or another person (no database lookup of the person: they may be erased)."""
+    request = read_request(conn, form.request_id)
+    if request is not None:
+        conflict = request.conflict_with(form, subject_table=retention.subject.table, pseudonym_key=pseudonym_key)
+        if conflict:
+            raise InvalidRequest(f"request_id {form.request_id!r} is already registered for a different {conflict}; "
+                                 "a request id names one request: use a new one")
+    return request
 
 
 def register(conn: psycopg.Connection, form: RequestForm, subject: Subject, *, rights: SubjectRightsPolicy,
@@ -256,6 +290,7 @@ def register(conn: psycopg.Connection, form: RequestForm, subject: Subject, *, r
     jurisdiction = form.jurisdiction or rights.jurisdiction_of(subject.country)
     due_at = rights.due(jurisdiction, received_at)
     params = {"request_id": form.request_id, "kind": form.kind, "subject_pseudonym": subject.pseudonym,
+              "subject_user_id": subject.user_id, "subject_email_key": subject.email_key,
               "channel": form.channel, "jurisdiction": jurisdiction, "received_at": received_at,
               "due_at": due_at, "run_id": run_id}
     with conn.transaction():

@@ -11,6 +11,11 @@ import hashlib
 import hmac
 
 
+def email_key(key: bytes, email: str) -> str:
+    """A keyed hash of an email address (compared without case): recognises it again, never reveals it."""
+    return hmac.new(key, f"email:{email.strip().lower()}".encode(), hashlib.sha256).hexdigest()
+
+
 def pseudonym(key: bytes, subject_table: str, subject_id: int) -> str:
     """A keyed hash that links a person's remaining rows to each other, never to the person."""
     return hmac.new(key, f"{subject_table}:{subject_id}".encode(), hashlib.sha256).hexdigest()

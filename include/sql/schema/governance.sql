@@ -188,9 +188,11 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
           GROUP BY key) AS summed
 $$;
 
--- Data-subject requests (dsr_export, dsr_erasure), one row per request id. The person is kept
--- as their pseudonym (the keyed hash that erasure leaves on retained rows), never by user id or
--- email: the row outlives an erasure and must not undo it. Statuses:
+-- Data-subject requests (dsr_export, dsr_erasure), one row per request id. The person is named
+-- by user id while the request is worked on; once an erasure completes only keyed hashes stay
+-- (the pseudonym that erasure leaves on retained rows, and one of the email), so that the row,
+-- which outlives the account, does not undo the erasure, and a second submission of the same
+-- request, by user id or email, is still recognised. The email itself is never stored. Statuses:
 --   received     registered; the work has not started
 --   in_progress  the work started (a failed attempt stays here until a rerun finishes it)
 --   completed    done; the export bundle or the erasure certificate is in `outcome`
@@ -199,6 +201,8 @@ CREATE TABLE IF NOT EXISTS governance.dsr_requests (
     request_id        text PRIMARY KEY CHECK (request_id ~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'),
     kind              text NOT NULL CHECK (kind IN ('export', 'erasure')),
     subject_pseudonym char(64) NOT NULL,
+    subject_user_id   bigint,     -- cleared when an erasure completes
+    subject_email_key char(64),   -- keyed hash of the account's email (lowercased)
     channel           text NOT NULL,
     jurisdiction      text NOT NULL,
     received_at       timestamptz NOT NULL,

@@ -26,7 +26,6 @@ from governance.dsr import (
     Request,
     RequestForm,
     RequestLock,
-    Subject,
     deadline_flags,
     expire_bundles,
     extend_deadline,
@@ -37,6 +36,7 @@ from governance.dsr import (
     mark_started,
     read_request,
     register,
+    registered_earlier,
 )
 from governance.keys import pseudonym_key
 from governance.policy import load_retention_policy
@@ -84,11 +84,6 @@ def request_form(context: Mapping[str, Any], kind: str) -> RequestForm:
                        received_at=_received_at(params, context), jurisdiction=_text(params, "jurisdiction"))
 
 
-def _subject(conn, form: RequestForm, policies: dict[str, Any]) -> Subject:
-    return find_subject(conn, form, retention=policies["retention"].model, rights=policies["rights"].model,
-                        pseudonym_key=pseudonym_key())
-
-
 def _policies() -> dict[str, Any]:
     retention = load_retention_policy()
     return {"retention": retention, "rights": load_subject_rights_policy(),
@@ -109,9 +104,13 @@ def register_request(context: Mapping[str, Any]) -> dict[str, Any]:
         form.check(policies["rights"].model)
         reason = _text(context["params"], "deadline_extension_reason")
         with app_database() as conn:
-            subject = _subject(conn, form, policies)
-            request, new = register(conn, form, subject, rights=policies["rights"].model, workflow=workflow,
-                                    run_id=context["run_id"], received_at=form.received_at)
+            request, new = registered_earlier(conn, form, retention=policies["retention"].model,
+                                              pseudonym_key=pseudonym_key()), False
+            if request is None:
+                subject = find_subject(conn, form, retention=policies["retention"].model,
+                                       rights=policies["rights"].model, pseudonym_key=pseudonym_key())
+                request, new = register(conn, form, subject, rights=policies["rights"].model, workflow=workflow,
+                                        run_id=context["run_id"], received_at=form.received_at)
             if reason:
                 request = extend_deadline(conn, request, rights=policies["rights"].model, reason=reason,
                                           workflow=workflow, run_id=context["run_id"])
@@ -153,7 +152,7 @@ def run_export(context: Mapping[str, Any]) -> dict[str, Any]:
             done = _already_answered(request)
             if done:
                 return done
-            subject = _subject(conn, form, policies)
+            subject = request.subject()
             with RequestLock(conn, request.request_id), tempfile.TemporaryDirectory() as work:
                 mark_started(conn, request, run_id)
                 generated_at = datetime.now(UTC)  # the moment of the snapshot; links count from it
@@ -223,7 +222,7 @@ def run_erasure(context: Mapping[str, Any]) -> dict[str, Any]:
                 require_intact_ledger(conn, s3, workflow=WORKFLOW_ERASURE, run_id=run_id,
                                       override_reason=_text(context["params"], "ledger_override_reason"))
                 require_complete_cascade(conn, policies["data_map"].model, policies["retention"].model)
-                subject = _subject(conn, form, policies)
+                subject = request.subject()
                 try:
                     outcome = erase_subjects(conn, s3, policy=policies["retention"], subjects=[subject.user_id],
                                              workflow=WORKFLOW_ERASURE, run_id=lifecycle_run_id(request.request_id),
