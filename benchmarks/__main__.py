@@ -1,7 +1,8 @@
 """make bench: every scale benchmark, one after the other (the machine is shared: each
 benchmark prints ratios against a baseline measured in the same run).
 
-    python -m benchmarks            full size (1M generations seeded; a 5M-row purge; 5M moderation events archived)
+    python -m benchmarks            full size (1M generations seeded; a 5M-row purge; 5M moderation events archived;
+                                    an export of a person with 100,000 generations)
     python -m benchmarks --quick    a tenth of the size, for a smoke check
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks import bench_archive, bench_purge, bench_seed
+from benchmarks import bench_archive, bench_dsr_export, bench_purge, bench_seed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     purge_status = bench_purge.main(["--rows", str(purge_rows)])
     print("\n== moderation-log archival: archive vs a raw COPY ==", flush=True)
     archive_status = bench_archive.main(["--events", str(archive_events)])
-    return seed_status or purge_status or archive_status
+    print("\n== data-subject export: one person's bundle vs a raw COPY of their rows ==", flush=True)
+    export_status = bench_dsr_export.main(["--generations", str(10_000 if args.quick else 100_000)])
+    return seed_status or purge_status or archive_status or export_status
 
 
 if __name__ == "__main__":

@@ -22,9 +22,9 @@ from __future__ import annotations
 from airflow.sdk import TriggerRule, dag, task
 
 from governance.airflow.dag_defaults import RUN_TIMEOUT, START_DATE, default_args
-from governance.dsr import load_subject_rights_policy
+from governance.airflow.dsr_forms import deadline_policy
 
-RIGHTS = load_subject_rights_policy()  # parse-time validation
+RIGHTS = deadline_policy()  # parse-time validation: a bad subject_rights.yaml is an import error naming it
 
 
 @dag(

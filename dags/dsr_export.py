@@ -31,17 +31,13 @@ the field, and nothing is written. A failure of S3 fails the task; retry it.
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import dag, task
 
 from governance.airflow.dag_defaults import RUN_TIMEOUT, START_DATE, default_args
-from governance.data_map import load_data_map
-from governance.dsr import CHANNELS, EMAIL, REQUEST_ID, load_subject_rights_policy
-from governance.policy import load_retention_policy
+from governance.airflow.dsr_forms import request_params
 
 # Parse-time validation: a bad policy file, or two that disagree, is an import error naming them.
-RETENTION = load_retention_policy()
-DATA_MAP = load_data_map(retention=RETENTION)
-RIGHTS = load_subject_rights_policy()
+FIELDS = request_params()
 
 
 @dag(
@@ -54,26 +50,7 @@ RIGHTS = load_subject_rights_policy()
     doc_md=__doc__,
     tags=["governance", "data-subject-rights", "privacy-policy:6"],
     default_args=default_args(),
-    params={
-        "request_id": Param(type="string", pattern=REQUEST_ID.pattern, minLength=1, maxLength=64, title="Request id",
-                            description="The privacy team's id of the request (for example DSR-2026-0042). The same id "
-                            "submitted again does the work once."),
-        "user_id": Param(None, type=["null", "integer"], minimum=1, title="User id",
-                         description="The person's account number. Give this, or the email, or both."),
-        "email": Param(None, type=["null", "string"], format="email", pattern=EMAIL.pattern, title="Email",
-                       description="The email address of the account; used to find it, then forgotten (never "
-                       "stored)."),
-        "channel": Param("email", type="string", enum=list(CHANNELS), title="Received by"),
-        "received_at": Param(None, type=["null", "string"], title="Received at",
-                             description="When the request reached the privacy team (YYYY-MM-DD or ISO 8601, UTC); "
-                             "empty: now. The deadline counts from it."),
-        "jurisdiction": Param(None, type=["null", "string"], enum=[None, *RIGHTS.model.jurisdictions],
-                              title="Jurisdiction",
-                              description="The law whose deadline applies; empty: from the account's country."),
-        "deadline_extension_reason": Param("", type="string", title="Deadline extension reason",
-                                           description="Only to extend the deadline, once, as the law allows: the "
-                                           "reason the person is told (no personal data)."),
-    },
+    params=FIELDS,
 )
 def dsr_export():
     @task(retries=0)  # what registration refuses, no retry fixes

@@ -18,10 +18,22 @@ else
   echo "app.users already holds $users rows; keeping them (make seed SCALE=N reseeds)"
 fi
 
+# The people of the demo's data-subject requests: two live accounts under no legal hold, chosen
+# once and remembered, so that a second demo finds the same requests done (and does them once).
+dsr_subjects=.local/demo-dsr-subjects
+if [ ! -s "$dsr_subjects" ]; then
+  psql "$APP_DB_URL" -Atc "SELECT min(user_id), max(user_id) FROM app.users AS u WHERE deleted_at IS NULL
+    AND NOT EXISTS (SELECT FROM governance.legal_holds AS h WHERE h.user_id = u.user_id AND h.released_at IS NULL)" \
+    > "$dsr_subjects"
+fi
+IFS='|' read -r erasure_subject export_subject < "$dsr_subjects"
+
 # Per-DAG run configuration for the demo; unlisted DAGs run with their defaults.
 demo_conf() {
   case "$1" in
     retention_purge|moderation_log_archival) echo '{"dry_run": false}' ;;
+    dsr_export) echo "{\"request_id\": \"DEMO-EXPORT-1\", \"user_id\": $export_subject}" ;;
+    dsr_erasure) echo "{\"request_id\": \"DEMO-ERASURE-1\", \"user_id\": $erasure_subject}" ;;
     *) echo '{}' ;;
   esac
 }

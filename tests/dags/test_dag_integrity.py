@@ -90,11 +90,54 @@ def test_bad_policy_file_is_an_import_error_naming_file_key_and_reason(tmp_path)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
     errors = json.loads(result.stdout.strip().splitlines()[-1])
     # Every DAG that builds its form from the policy fails to import; the verification DAG, which does not, stays.
-    names = ("moderation_archive_retrieval.py", "moderation_log_archival.py", "retention_purge.py")
+    names = ("dsr_erasure.py", "dsr_export.py", "moderation_archive_retrieval.py", "moderation_log_archival.py",
+             "retention_purge.py")
     assert sorted(errors) == [str(ROOT / "dags" / name) for name in names]
     message = errors[str(ROOT / "dags" / "retention_purge.py")]
     assert (f"PolicyError: {policy}: rules[5] (sessions).period: 'thirteen months' is not a non-negative ISO 8601 "
             "period") in message
+
+
+def test_a_data_map_that_misses_a_table_of_the_erasure_is_an_import_error_naming_it(tmp_path):
+    """The export reads the data map, the erasure the cascade: when they disagree (here the map lost the
+    disclosures), the data-subject DAGs do not import, and the error names the table and why."""
+    include = tmp_path / "include"
+    shutil.copytree(ROOT / "include", include)
+    data_map = include / "policy" / "data_map.yaml"
+    text = data_map.read_text()
+    start = text.index("  - category: disclosures")
+    data_map.write_text(text[:start] + text[text.index("# Critical moderation events older"):])
+    code = (
+        "import os, sys, json; os.environ['AIRFLOW__CORE__LOAD_EXAMPLES']='False'\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        f"bag = DagBag(dag_folder={str(ROOT / 'dags')!r})\n"
+        "print(json.dumps(bag.import_errors))\n"
+    )
+    env = {"PYTHONPATH": str(ROOT / "plugins"), "PATH": str(Path(sys.executable).parent),
+           "GOVERNANCE_INCLUDE_DIR": str(include)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
+    errors = json.loads(result.stdout.strip().splitlines()[-1])
+    assert sorted(errors) == [str(ROOT / "dags" / name) for name in ("dsr_erasure.py", "dsr_export.py")]
+    assert ("table 'disclosures' is in the cascade of rule 'deleted_accounts' but not in the data map: an export "
+            "would miss it") in errors[str(ROOT / "dags" / "dsr_export.py")]
+
+
+def test_data_subject_dags_shape(dagbag):
+    """The request DAGs are manual, with the fields scripts rely on; the request id has no default, so the form
+    requires it, and every other field has one. The deadline check runs daily and fails through its verdict."""
+    for dag_id, tasks in (("dsr_export", {"register", "export"}), ("dsr_erasure", {"register", "erase", "certify"})):
+        dag = dagbag.dags[dag_id]
+        assert dag.timetable.can_be_scheduled is False, dag_id
+        assert {"request_id", "user_id", "email"} <= set(dag.params), dag_id
+        assert {task.task_id for task in dag.tasks} == tasks
+        fields = {name: dag.params.get_param(name) for name in dag.params}
+        assert not fields["request_id"].has_value
+        required = [name for name, field in fields.items()
+                    if not field.has_value and "null" not in field.schema.get("type", [])]
+        assert required == ["request_id"], dag_id
+    deadlines = dagbag.dags["dsr_deadlines"]
+    assert deadlines.timetable.expression == "0 6 * * *"
+    assert deadlines.get_task("verdict").upstream_task_ids == {"check", "expire_exports"}
 
 
 def test_moderation_log_archival_shape(dagbag):
