@@ -85,6 +85,13 @@ class Duration(Strict):
                 left -= 1
         return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
 
+    def extend(self, deadline: datetime, holidays: frozenset[date]) -> datetime:
+        """A deadline extended by this much. A deadline in working days is the end of its last day
+        (midnight after it): the extension counts on from that day, not from the next."""
+        if self.working_days:
+            return self.after(deadline - timedelta(microseconds=1), holidays)
+        return self.after(deadline, holidays)
+
     def __str__(self) -> str:
         for unit in ("months", "days", "working_days"):
             value = getattr(self, unit)
@@ -318,7 +325,7 @@ def extend_deadline(conn: psycopg.Connection, request: Request, *, rights: Subje
     if request.extended_due_at is not None:
         raise InvalidRequest(f"deadline_extension_reason: the deadline of {request.request_id!r} was extended "
                              f"already, to {request.extended_due_at:%Y-%m-%d %H:%M:%S} UTC; it can be extended once")
-    extended = chosen.extension.after(request.due_at, frozenset(chosen.holidays))
+    extended = chosen.extension.extend(request.due_at, frozenset(chosen.holidays))
     with conn.transaction():
         if conn.execute(sql_text("dsr/extend.sql"), {"request_id": request.request_id, "extended_due_at": extended,
                                                       "reason": reason}).fetchone() is None:

@@ -98,7 +98,11 @@ def test_the_erasure_end_to_end_twice_leaves_nothing_of_the_person_but_what_the_
                              for row in conn.execute(f"SELECT * FROM governance.{table}")], default=str)  # noqa: S608
     reports = everything_in_bucket(s3, buckets.reports)
     logs = output(first) + output(second)
-    for where, text in (("governance schema", governance), ("reports", reports), ("logs", logs)):
+    app_text = json.dumps([list(row) for (table,) in conn.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'app'").fetchall()
+        for row in conn.execute(f"SELECT * FROM app.{table}")], default=str)  # noqa: S608
+    for where, text in (("app schema", app_text), ("governance schema", governance), ("reports", reports),
+                        ("logs", logs)):
         assert email not in text, where
         assert not re.search(rf"(^|\D){person}(\D|$)", text), where
     assert kept_by not in reports

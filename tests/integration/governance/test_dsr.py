@@ -30,6 +30,7 @@ from governance.dsr import (
     UnknownSubject,
     deadline_flags,
     expire_bundles,
+    extend_deadline,
     find_subject,
     load_subject_rights_policy,
     read_request,
@@ -80,19 +81,20 @@ def registered(workflow_url, request_form: RequestForm):
 
 
 def test_the_email_finds_the_person_and_is_never_stored(data, conn, workflow_url):
-    """By email (any case) or by user id: the same person, kept as their pseudonym; no email or user id is in the
-    request's row or its ledger entry."""
+    """By email (any case): the person is found, and kept by user id (for the work) and keyed hashes; the email
+    is in neither the request's row nor its ledger entry, and the ledger holds no user id either."""
     person = data.user()
     data.commit()
     request, new = registered(workflow_url, form(email=f"USER{person}@Example.com"))
     assert new
     assert request.subject_pseudonym == pseudonym(KEY, "users", person)
+    assert request.subject_user_id == person
     assert request.jurisdiction == "gdpr"  # the factory's accounts are in DE
     stored = json.dumps([list(row) for row in conn.execute("SELECT * FROM governance.dsr_requests")], default=str)
     entries = json.dumps([dict(e) for e in ledger.entries_for_run(conn, "dsr_export", "run-1")], default=str)
-    for text in (stored, entries):
-        assert "example.com" not in text.lower()
-        assert str(person) not in text
+    assert "example.com" not in stored.lower()
+    assert "example.com" not in entries.lower()
+    assert str(person) not in entries
 
 
 def test_the_same_request_id_registers_once_and_may_not_name_someone_else(data, conn, workflow_url):
@@ -407,6 +409,25 @@ def test_deadlines_follow_each_law_and_the_check_flags_requests_near_or_past_the
     conn.commit()
     _, flags = deadline_flags(conn, rights=RIGHTS.model, now=datetime(2026, 5, 26, tzinfo=UTC))
     assert [f.request_id for f in flags] == ["DSR-DE"]
+
+
+def test_a_deadline_is_extended_once_as_its_law_allows(data, conn, workflow_url):
+    """152-FZ: 5 more working days after the first 10; a second extension is refused; the ledger records it."""
+    person = data.user()
+    conn.execute("UPDATE app.users SET country = 'RU' WHERE user_id = %s", (person,))
+    data.commit()
+    received = datetime(2026, 4, 30, 12, 0, tzinfo=UTC)
+    request, _ = registered(workflow_url, form(user_id=person, received_at=received))
+    with psycopg.connect(workflow_url, autocommit=True) as work:
+        extended = extend_deadline(work, request, rights=RIGHTS.model, reason="the bundle needs the archive",
+                                   workflow="dsr_export", run_id="run-2")
+        with pytest.raises(InvalidRequest, match="extended already"):
+            extend_deadline(work, extended, rights=RIGHTS.model, reason="again", workflow="dsr_export",
+                            run_id="run-3")
+    assert extended.due_at == datetime(2026, 5, 19, tzinfo=UTC)
+    assert extended.deadline == datetime(2026, 5, 26, tzinfo=UTC)  # 19-22 and 25 May: five working days
+    [entry] = [e for e in ledger.entries_for_run(conn, "dsr_export", "run-2") if e["action"] == "dsr_deadline_extended"]
+    assert entry["details"]["extended_due_at"] == "2026-05-26T00:00:00+00:00"
 
 
 def test_an_expired_bundle_is_deleted_every_version_with_a_ledger_row(data, conn, workflow_url, s3, buckets):
