@@ -4,7 +4,8 @@
 > **Erasure** — request deletion of your data ("right to be forgotten").
 
 **Run by hand** (no schedule), when a request reaches privacy@clipia.ai: *Trigger DAG* opens
-a form for the request id and the person (user id or email). The request is registered in
+a form for the request id and the person (user id or email; prefer the user id:
+Airflow keeps the form's values in its run history). The request is registered in
 `governance.dsr_requests` with its deadline under the law of the account's country.
 
 **What it does**: erases the account **now**, with the cascade of the account rule of

@@ -5,8 +5,9 @@
 > machine-readable format.
 
 **Run by hand** (no schedule), when a request reaches privacy@clipia.ai: *Trigger DAG* opens
-a form for the request id and the person (user id or email; the email finds the account and
-is then forgotten). The request is registered in `governance.dsr_requests` with its deadline
+a form for the request id and the person (user id or email; the product keeps only a keyed
+hash of the email, but Airflow keeps the form's values in its run history, so prefer the
+user id). The request is registered in `governance.dsr_requests` with its deadline
 under the law of the account's country (`include/policy/subject_rights.yaml`).
 
 **What it does**: reads every table of `include/policy/data_map.yaml` for the person in one

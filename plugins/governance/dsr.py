@@ -17,10 +17,10 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from governance import ledger, settings
 from governance.db import sql_text
@@ -71,26 +71,26 @@ class Duration(Strict):
             raise ValueError("give exactly one of months, days and working_days, greater than 0")
         return self
 
-    def after(self, moment: datetime, holidays: frozenset[date]) -> datetime:
-        """The deadline this long after `moment`. Working days count from the next day; the deadline
-        is the end of the last one (midnight UTC after it)."""
+    def after(self, moment: datetime, holidays: frozenset[date], zone: tzinfo = UTC) -> datetime:
+        """The deadline this long after `moment`. Working days are days of the law's time zone `zone`,
+        counted from the next day; the deadline is the end of the last one (midnight there), in UTC."""
         from dateutil.relativedelta import relativedelta
 
         if self.months or self.days:
             return moment + relativedelta(months=self.months, days=self.days)
-        day, left = moment.astimezone(UTC).date(), self.working_days
+        day, left = moment.astimezone(zone).date(), self.working_days
         while left:
             day += timedelta(days=1)
             if day.weekday() < 5 and day not in holidays:
                 left -= 1
-        return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+        return datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
 
-    def extend(self, deadline: datetime, holidays: frozenset[date]) -> datetime:
+    def extend(self, deadline: datetime, holidays: frozenset[date], zone: tzinfo = UTC) -> datetime:
         """A deadline extended by this much. A deadline in working days is the end of its last day
         (midnight after it): the extension counts on from that day, not from the next."""
         if self.working_days:
-            return self.after(deadline - timedelta(microseconds=1), holidays)
-        return self.after(deadline, holidays)
+            return self.after(deadline - timedelta(microseconds=1), holidays, zone)
+        return self.after(deadline, holidays, zone)
 
     def __str__(self) -> str:
         for unit in ("months", "days", "working_days"):
@@ -107,6 +107,30 @@ class Jurisdiction(Strict):
     extension: Duration | None = None
     countries: list[CountryCode] = Field(default_factory=list)
     holidays: list[date] = Field(default_factory=list)
+    timezone: str = "UTC"  # where working days and their midnight are counted
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{name!r} is not an IANA time zone such as Europe/Moscow") from None
+        return name
+
+    @property
+    def zone(self) -> tzinfo:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.timezone)
+
+    def due(self, received_at: datetime) -> datetime:
+        return self.respond_within.after(received_at, frozenset(self.holidays), self.zone)
+
+    def extended(self, due_at: datetime) -> datetime:
+        return self.extension.extend(due_at, frozenset(self.holidays), self.zone)
 
 
 class SubjectColumns(Strict):
@@ -146,9 +170,13 @@ class SubjectRightsPolicy(Strict):
                 return name
         return self.default_jurisdiction
 
+    def law(self, jurisdiction: str) -> str:
+        """The law's name, also for a request registered under a jurisdiction the file no longer has."""
+        chosen = self.jurisdictions.get(jurisdiction)
+        return chosen.law if chosen else f"{jurisdiction} (no longer in subject_rights.yaml)"
+
     def due(self, jurisdiction: str, received_at: datetime) -> datetime:
-        chosen = self.jurisdictions[jurisdiction]
-        return chosen.respond_within.after(received_at, frozenset(chosen.holidays))
+        return self.jurisdictions[jurisdiction].due(received_at)
 
 
 def load_subject_rights_policy(path=None) -> Loaded[SubjectRightsPolicy]:
@@ -224,7 +252,7 @@ def find_subject(conn: psycopg.Connection, form: RequestForm, *, retention: Rete
         user_id = found[0]
     row = conn.execute(_subject_statement("subject_country", retention, rights), {"subject": user_id}).fetchone()
     if row is None:
-        raise UnknownSubject(f"no account has user_id {user_id}; nothing was registered or changed")
+        raise UnknownSubject("no account has the user_id given; nothing was registered or changed")
     country, email = row
     return Subject(user_id=user_id, pseudonym=pseudonym(pseudonym_key, retention.subject.table, user_id),
                    country=country, email_key=email_key(pseudonym_key, email) if email else None)
@@ -319,13 +347,16 @@ def register(conn: psycopg.Connection, form: RequestForm, subject: Subject, *, r
 def extend_deadline(conn: psycopg.Connection, request: Request, *, rights: SubjectRightsPolicy, reason: str,
                     workflow: str, run_id: str) -> Request:
     """Extend the deadline once, as the request's law allows, with the reason the person is told."""
-    chosen = rights.jurisdictions[request.jurisdiction]
+    chosen = rights.jurisdictions.get(request.jurisdiction)
+    if chosen is None:
+        raise InvalidRequest(f"deadline_extension_reason: jurisdiction {request.jurisdiction!r} of this request is no "
+                             "longer in subject_rights.yaml")
     if chosen.extension is None:
         raise InvalidRequest(f"deadline_extension_reason: {chosen.law} allows no extension")
     if request.extended_due_at is not None:
         raise InvalidRequest(f"deadline_extension_reason: the deadline of {request.request_id!r} was extended "
                              f"already, to {request.extended_due_at:%Y-%m-%d %H:%M:%S} UTC; it can be extended once")
-    extended = chosen.extension.extend(request.due_at, frozenset(chosen.holidays))
+    extended = chosen.extended(request.due_at)
     with conn.transaction():
         if conn.execute(sql_text("dsr/extend.sql"), {"request_id": request.request_id, "extended_due_at": extended,
                                                       "reason": reason}).fetchone() is None:
@@ -360,22 +391,24 @@ def mark_started(conn: psycopg.Connection, request: Request, run_id: str) -> Non
 
 
 def mark_completed(conn: psycopg.Connection, request: Request, *, workflow: str, run_id: str,
-                   completed_at: datetime, outcome: dict[str, Any], bundle: dict[str, Any] | None = None) -> None:
-    """Close the request with what it produced, and its ledger entry, in one transaction."""
+                   completed_at: datetime, outcome: dict[str, Any]) -> bool:
+    """Close the request with what it produced, and its ledger entry, in one transaction; False (and no
+    entry) when it was closed already."""
     from psycopg.types.json import Jsonb
 
-    bundle = bundle or {}
     with conn.transaction():
-        conn.execute(sql_text("dsr/complete.sql"), {
+        closed = conn.execute(sql_text("dsr/complete.sql"), {
             "request_id": request.request_id, "completed_at": completed_at, "outcome": Jsonb(outcome),
-            "run_id": run_id, "bundle_bucket": bundle.get("bucket"), "bundle_key": bundle.get("key"),
-            "bundle_expires_at": bundle.get("expires_at")})
+            "run_id": run_id}).fetchone()
+        if closed is None:
+            return False
         ledger.append(conn, ledger.LedgerEntry(
             workflow=workflow, action="dsr_request_completed", run_id=run_id, rule=None,
             counts={name: value for name, value in outcome.get("counts", {}).items() if isinstance(value, int)},
             details={"request_id": request.request_id, "kind": request.kind,
                      "on_time": completed_at <= request.deadline,
                      **{key: value for key, value in outcome.items() if key != "counts"}}))
+    return True
 
 
 def mark_refused(conn: psycopg.Connection, request: Request, *, workflow: str, run_id: str, refused_at: datetime,
@@ -385,8 +418,9 @@ def mark_refused(conn: psycopg.Connection, request: Request, *, workflow: str, r
 
     refusal = {"reason": reason, **details}
     with conn.transaction():
-        conn.execute(sql_text("dsr/refuse.sql"), {"request_id": request.request_id, "completed_at": refused_at,
-                                                   "refusal": Jsonb(refusal), "run_id": run_id})
+        if conn.execute(sql_text("dsr/refuse.sql"), {"request_id": request.request_id, "completed_at": refused_at,
+                                                      "refusal": Jsonb(refusal), "run_id": run_id}).fetchone() is None:
+            return
         ledger.append(conn, ledger.LedgerEntry(
             workflow=workflow, action="dsr_request_refused", run_id=run_id, rule=None,
             details={"request_id": request.request_id, "kind": request.kind, **refusal}))
@@ -425,21 +459,51 @@ def deadline_flags(conn: psycopg.Connection, *, rights: SubjectRightsPolicy,
     return open_requests, flags
 
 
+def record_bundle_intent(conn: psycopg.Connection, request: Request, *, bucket: str, key: str,
+                         expires_at: datetime) -> None:
+    """Before the upload: where the bundle goes and until when, so that it expires even if the run dies."""
+    conn.execute(sql_text("dsr/bundle_intent.sql"), {"request_id": request.request_id, "bundle_bucket": bucket,
+                                                     "bundle_key": key, "bundle_expires_at": expires_at})
+
+
 def expire_bundles(conn: psycopg.Connection, s3: Any, *, now: datetime, workflow: str, run_id: str) -> list[str]:
     """Delete every version of each export bundle whose time is up, with a ledger entry each; their request ids."""
-    expired = []
     due = conn.execute(sql_text("dsr/expired_bundles.sql"), {"now": now}).fetchall()
-    for request_id, bucket, key, expires_at in due:
+    return _delete_bundles(conn, s3, due, now=now, workflow=workflow, run_id=run_id, action="dsr_export_expired")
+
+
+def delete_bundles_of(conn: psycopg.Connection, s3: Any, subject_pseudonym: str, *, now: datetime, workflow: str,
+                      run_id: str) -> list[str]:
+    """An erasure deletes the person's export bundles too, every version, with a ledger entry each."""
+    found = conn.execute(sql_text("dsr/bundles_of_subject.sql"), {"subject_pseudonym": subject_pseudonym}).fetchall()
+    return _delete_bundles(conn, s3, found, now=now, workflow=workflow, run_id=run_id,
+                           action="dsr_export_deleted_with_erasure")
+
+
+def bundle_counts(conn: psycopg.Connection, subject_pseudonym: str) -> tuple[int, int]:
+    """(still in the exports bucket, deleted) of one person's export bundles."""
+    return conn.execute(sql_text("dsr/bundles_count.sql"), {"subject_pseudonym": subject_pseudonym}).fetchone()
+
+
+def forget_user_id(conn: psycopg.Connection, subject_pseudonym: str) -> None:
+    """The account is erased: no request of the person keeps its user id."""
+    conn.execute(sql_text("dsr/forget_user_id.sql"), {"subject_pseudonym": subject_pseudonym})
+
+
+def _delete_bundles(conn: psycopg.Connection, s3: Any, bundles: list[tuple], *, now: datetime, workflow: str,
+                    run_id: str, action: str) -> list[str]:
+    deleted = []
+    for request_id, bucket, key, expires_at in bundles:
         versions = delete_every_version(s3, bucket, key)
         with conn.transaction():
             conn.execute(sql_text("dsr/bundle_deleted.sql"), {"request_id": request_id, "now": now})
             ledger.append(conn, ledger.LedgerEntry(
-                workflow=workflow, action="dsr_export_expired", run_id=run_id, rule=None,
+                workflow=workflow, action=action, run_id=run_id, rule=None,
                 counts={"object_versions_deleted": versions},
                 details={"request_id": request_id, "bucket": bucket, "object_key": key,
                          "expires_at": expires_at.isoformat()}))
-        expired.append(request_id)
-    return expired
+        deleted.append(request_id)
+    return deleted
 
 
 def delete_every_version(s3: Any, bucket: str, key: str) -> int:

@@ -148,8 +148,8 @@ def archived_events(conn: psycopg.Connection, filesystem: Any, *, data_map: Data
 
 def certificate(*, request: Any, law: str, completed_at: datetime, retention: RetentionPolicy, data_map: DataMap,
                 totals: dict[str, int], by_table: dict[str, int], retained: list[Retained],
-                archived: dict[str, Any] | None, tables_checked: int, ledger_head: dict[str, Any],
-                policy_versions: dict[str, str]) -> dict[str, Any]:
+                archived: dict[str, Any] | None, tables_checked: int, export_bundles_deleted: int,
+                ledger_head: dict[str, Any], policy_versions: dict[str, str]) -> dict[str, Any]:
     """The certificate's document (JSON as it is; HTML through dsr_erasure_certificate.html.j2)."""
     by_category = {entry.table: entry for entry in data_map.categories}
     steps = {step.table: step for step in erase_rule(retention).cascade}
@@ -196,6 +196,7 @@ def certificate(*, request: Any, law: str, completed_at: datetime, retention: Re
         "erased": erased,
         "media": {name: totals.get(name, 0) for name in
                   ("objects_deleted", "object_versions_deleted", "objects_already_absent")},
+        "export_bundles_deleted": export_bundles_deleted,  # copies of the person's data made for their requests
         "retained": kept,
         "verification": {"tables_checked": tables_checked, "tables_still_naming_the_person": 0},
         "ledger": ledger_head,

@@ -60,7 +60,9 @@ def plain(value: Any) -> Any:
         return str(value)
     if isinstance(value, bytes | memoryview):
         return bytes(value).hex()
-    return value
+    if value is None or isinstance(value, str | int | float | bool | dict | list):
+        return value
+    return str(value)  # uuid, inet, interval, time, ...: their text form
 
 
 class HashingFile:
@@ -107,7 +109,8 @@ class CategoryFiles:
         self._csv_line(self.columns)
 
     def _csv_line(self, values: Sequence[Any]) -> None:
-        self._csv_writer.writerow(["" if value is None else value for value in values])
+        self._csv_writer.writerow(["" if value is None else json.dumps(value, ensure_ascii=False)
+                                   if isinstance(value, dict | list) else value for value in values])
         self._csv.write(self._csv_text.getvalue().encode())
         self._csv_text.seek(0)
         self._csv_text.truncate()
@@ -193,8 +196,6 @@ def write_bundle(conn: psycopg.Connection, presigner: Any, filesystem: Any, *, d
     media = CategoryFiles(category=data_map.media.category, title=data_map.media.title, source=settings.media_bucket,
                           columns=list(data_map.media.fields), descriptions=data_map.media.fields, directory=data_dir)
     expires = settings.generated_at + settings.link_expires_after
-    archived_table_ids: set[Any] = set()
-    archive_rule = retention.rule(data_map.archived.rule) if data_map.archived else None
     with conn.transaction():
         # One snapshot for every table: the bundle shows the person's data at one moment.
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -208,8 +209,6 @@ def write_bundle(conn: psycopg.Connection, presigner: Any, filesystem: Any, *, d
                                       descriptions=entry.fields, directory=data_dir)
                 media_at = columns.index(entry.media_column) if entry.media_column else None
                 key_at = columns.index(entry.key) if entry.key else None
-                same_table_as_archive = archive_rule is not None and archive_rule.table == entry.table
-                archive_key_at = columns.index(archive_rule.key) if same_table_as_archive else None
                 for row in cursor:
                     files.add(row)
                     if media_at is not None and row[media_at]:
@@ -217,21 +216,21 @@ def write_bundle(conn: psycopg.Connection, presigner: Any, filesystem: Any, *, d
                             "get_object", Params={"Bucket": settings.media_bucket, "Key": row[media_at]},
                             ExpiresIn=int(settings.link_expires_after.total_seconds()))
                         media.add([entry.category, row[key_at], row[media_at], url, expires])
-                    if archive_key_at is not None:
-                        archived_table_ids.add(row[archive_key_at])  # still in the table: not again from the archive
                 files.close()
                 written.append(files)
-    if data_map.archived:
-        written.append(_archived(conn, filesystem, data_map, retention, subject, settings, data_dir,
-                                 archived_table_ids))
+        if data_map.archived:  # in the same snapshot, to leave out the rows the table showed already
+            written.append(_archived(conn, filesystem, data_map, retention, subject, settings, data_dir))
     media.close()
     written.append(media)
     return _zip(work_dir, written, data_map, settings)
 
 
 def _archived(conn: psycopg.Connection, filesystem: Any, data_map: DataMap, retention: RetentionPolicy,
-              subject: Subject, settings: ExportSettings, data_dir: Path, in_table: set[Any]) -> CategoryFiles:
-    """The person's events in the archive, read in place, leaving out any still in the table."""
+              subject: Subject, settings: ExportSettings, data_dir: Path) -> CategoryFiles:
+    """The person's events in the archive, read in place a batch at a time, leaving out any still in the
+    table (asked per batch, so memory does not grow with the person's events)."""
+    from psycopg import sql
+
     from governance.archive import PSEUDONYM_FIELD
 
     archived = data_map.archived
@@ -240,10 +239,15 @@ def _archived(conn: psycopg.Connection, filesystem: Any, data_map: DataMap, rete
     files = CategoryFiles(category=archived.category, title=archived.title,
                           source=f"s3://{settings.archive_bucket}/{rule.archive.prefix}", columns=columns,
                           descriptions=archived.fields, directory=data_dir)
+    still_in_table = sql.SQL(sql_text("dsr/still_in_table.sql")).format(
+        key=sql.Identifier(rule.key), schema=sql.Identifier(retention.database_schema),
+        table=sql.Identifier(rule.table))
     found = person_in_archive(conn, rule=rule.name, bucket=settings.archive_bucket, pseudonym_value=subject.pseudonym)
     for batch in found.batches(filesystem, bucket=settings.archive_bucket, pseudonym_value=subject.pseudonym):
-        for record in batch.select(columns).to_pylist():
-            if record[rule.key] not in in_table:
+        records = batch.select(columns).to_pylist()
+        shown = {row[0] for row in conn.execute(still_in_table, {"keys": [record[rule.key] for record in records]})}
+        for record in records:
+            if record[rule.key] not in shown:
                 files.add([record[name] for name in columns])
     files.close()
     return files

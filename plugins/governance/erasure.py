@@ -161,7 +161,7 @@ class SubjectErasure:
     def execute(self, run: RuleRun) -> None:
         for first in range(0, len(self.subjects), MAX_SUBJECTS_PER_BATCH):
             self.erasure.erase(run, self.subjects[first:first + MAX_SUBJECTS_PER_BATCH])
-        kept = len(self.subjects) - run.totals["subjects_erased"]
+        kept = len(self.subjects) - run.done["subjects_erased"]
         if kept:  # a hold placed after the check: the batch kept those people, and the request is not done
             raise SubjectUnderHold(f"{kept} of {len(self.subjects)} people were put under a legal hold during the "
                                    "erasure and were kept; the others were erased")

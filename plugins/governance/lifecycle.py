@@ -218,7 +218,10 @@ class RuleRun:
         self.step = "lock"
         self.totals, self.batches, self.longest_batch_ms = Counts(), 0, 0.0
         self.by_table: dict[str, int] = {}
-        self.earlier = Counts()  # what an earlier, unfinished attempt of this run already did
+        # What earlier, unfinished attempts of this run already did: the counts its row still holds, plus
+        # those another run recorded as interrupted (in the ledger; the row no longer holds them).
+        self.earlier = Counts()
+        self.interrupted_earlier = Counts()
         self.plan = Plan()
         self._locked = False
         # Objects deleted by batch attempts of this run that rolled back (already counted): a retry
@@ -362,9 +365,23 @@ class RuleRun:
             self.totals, self.batches, self.by_table = Counts(row[1]), row[2], row[3]
             log.info("%s: this run already completed; nothing more to do", self.subject)
             return True
-        if row and row[0] != "interrupted":
-            self.earlier = Counts(row[1])
+        if row:
+            self.interrupted_earlier = self._interrupted_counts()
+            self.earlier = Counts(row[1]) + self.interrupted_earlier
         return False
+
+    def _interrupted_counts(self) -> Counts:
+        """What attempts of this run did before another run recorded them as interrupted."""
+        total = Counts()
+        for entry in ledger.entries_for_run(self.conn, self.identity.workflow, self.identity.run_id):
+            if entry["action"] == f"{self.identity.verb}_interrupted" and entry["rule"] == self.identity.rule:
+                total = total + Counts({k: v for k, v in entry["counts"].items() if k in COUNTERS})
+        return total
+
+    @property
+    def done(self) -> Counts:
+        """Everything this run has done, over all its attempts (totals restart after an interruption)."""
+        return self.totals + self.interrupted_earlier
 
     def start(self, plan: Plan) -> None:
         """Register the run: `*_started`, or `*_resumed` when an earlier attempt of it left counts,

@@ -49,10 +49,11 @@ def person_with_everything(data):
 def test_the_erasure_end_to_end_twice_leaves_nothing_of_the_person_but_what_the_law_keeps(
     airflow_env, data, conn, s3, buckets
 ):
-    """By email: the person's rows and every version of their media go, payments, moderation events and
-    disclosures stay pseudonymised; the certificate says what went and what stayed, why and until when, and
-    names no one. A second submission does nothing. Then no table, bucket, report or log line holds the
-    person's id or email, and their pseudonym only where the law keeps the rows."""
+    """By email: the person's rows, every version of their media and the bundle of their earlier export go,
+    payments, moderation events and disclosures stay pseudonymised; the certificate says what went and what
+    stayed, why and until when, and names no one. A second submission does nothing. Then no table (the
+    requests included), bucket, report or log line holds the person's id or email, and their pseudonym only
+    where the law keeps the rows."""
     person = person_with_everything(data)
     bystander = data.user()
     everything_of(data, bystander)
@@ -60,10 +61,17 @@ def test_the_erasure_end_to_end_twice_leaves_nothing_of_the_person_but_what_the_
     archival = run(airflow_env, "moderation_log_archival", {"dry_run": False})  # the critical event moves
     assert archival.returncode == 0, output(archival)[-3000:]
     email = f"user{person}@example.com"
+    exported = run(airflow_env, "dsr_export", {"request_id": "DSR-2026-0041", "user_id": person})
+    assert exported.returncode == 0, output(exported)[-3000:]
+    assert list(list_keys(s3, buckets.exports))
     conf = {"request_id": "DSR-2026-0042", "email": email, "channel": "web_form"}
 
     first = run(airflow_env, "dsr_erasure", conf)
     assert first.returncode == 0, output(first)[-3000:]
+    # The copy made for the person's access request goes with the account, every version.
+    versions = s3.list_object_versions(Bucket=buckets.exports)
+    assert not versions.get("Versions")
+    assert not versions.get("DeleteMarkers")
     assert columns_holding(conn, person) == []
     assert "users.user_id" in columns_holding(conn, bystander)
     assert not [key for key in list_keys(s3, buckets.media) if f"/{person}/" in key]
@@ -82,6 +90,7 @@ def test_the_erasure_end_to_end_twice_leaves_nothing_of_the_person_but_what_the_
     assert certificate["media"]["objects_deleted"] == 2
     assert certificate["verification"]["tables_still_naming_the_person"] == 0
     assert certificate["on_time"] is True
+    assert certificate["export_bundles_deleted"] == 1
 
     second = run(airflow_env, "dsr_erasure", conf)
     assert second.returncode == 0, output(second)[-3000:]
@@ -97,7 +106,7 @@ def test_the_erasure_end_to_end_twice_leaves_nothing_of_the_person_but_what_the_
     governance = json.dumps([list(row) for table in ("dsr_requests", "audit_ledger", "report_index", "rule_runs")
                              for row in conn.execute(f"SELECT * FROM governance.{table}")], default=str)  # noqa: S608
     reports = everything_in_bucket(s3, buckets.reports)
-    logs = output(first) + output(second)
+    logs = output(exported) + output(first) + output(second)
     app_text = json.dumps([list(row) for (table,) in conn.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'app'").fetchall()
         for row in conn.execute(f"SELECT * FROM app.{table}")], default=str)  # noqa: S608

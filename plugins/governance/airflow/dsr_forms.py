@@ -27,8 +27,8 @@ def request_params() -> dict[str, Any]:
         "user_id": Param(None, type=["null", "integer"], minimum=1, title="User id",
                          description="The person's account number. Give this, or the email, or both."),
         "email": Param(None, type=["null", "string"], format="email", pattern=EMAIL.pattern, title="Email",
-                       description="The email address of the account; used to find it, then forgotten (never "
-                       "stored)."),
+                       description="The email address of the account, to find it. The product keeps only a keyed "
+                       "hash of it; Airflow keeps the form's values in its run history: prefer the user id."),
         "channel": Param("email", type="string", enum=list(CHANNELS), title="Received by"),
         "received_at": Param(None, type=["null", "string"], title="Received at",
                              description="When the request reached the privacy team (YYYY-MM-DD or ISO 8601, UTC); "

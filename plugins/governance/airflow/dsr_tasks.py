@@ -26,15 +26,19 @@ from governance.dsr import (
     Request,
     RequestForm,
     RequestLock,
+    bundle_counts,
     deadline_flags,
+    delete_bundles_of,
     expire_bundles,
     extend_deadline,
     find_subject,
+    forget_user_id,
     load_subject_rights_policy,
     mark_completed,
     mark_refused,
     mark_started,
     read_request,
+    record_bundle_intent,
     register,
     registered_earlier,
 )
@@ -111,7 +115,9 @@ def register_request(context: Mapping[str, Any]) -> dict[str, Any]:
                                        rights=policies["rights"].model, pseudonym_key=pseudonym_key())
                 request, new = register(conn, form, subject, rights=policies["rights"].model, workflow=workflow,
                                         run_id=context["run_id"], received_at=form.received_at)
-            if reason:
+            if reason and request.extended_due_at is not None:  # a resubmission of the same form
+                log.info("request %s: its deadline was extended already; it is extended once", request.request_id)
+            elif reason:
                 request = extend_deadline(conn, request, rights=policies["rights"].model, reason=reason,
                                           workflow=workflow, run_id=context["run_id"])
         log.info("request %s (%s, %s): %s; %s; due %s UTC", request.request_id, request.kind, request.jurisdiction,
@@ -147,33 +153,33 @@ def run_export(context: Mapping[str, Any]) -> dict[str, Any]:
         form = request_form(context, "export")
         run_id = context["run_id"]
         s3 = s3_client()
-        with app_database() as conn:
+        with app_database() as conn, RequestLock(conn, form.request_id), tempfile.TemporaryDirectory() as work:
+            # Read under the lock: a run that held it may have just finished the request.
             request = read_request(conn, form.request_id)
             done = _already_answered(request)
             if done:
                 return done
             subject = request.subject()
-            with RequestLock(conn, request.request_id), tempfile.TemporaryDirectory() as work:
-                mark_started(conn, request, run_id)
-                generated_at = datetime.now(UTC)  # the moment of the snapshot; links count from it
-                expires_at = generated_at + timedelta(days=rights.export.bundle_expires_after_days)
-                export = ExportSettings(request_id=request.request_id, generated_at=generated_at,
-                                        media_bucket=settings.media_bucket(), archive_bucket=settings.archive_bucket(),
-                                        link_expires_after=timedelta(days=rights.export.link_expires_after_days),
-                                        bundle_expires_at=expires_at)
-                bundle = write_bundle(conn, presigning_s3_client(), arrow_s3(), data_map=policies["data_map"].model,
-                                      retention=policies["retention"].model, subject=subject, settings=export,
-                                      work_dir=Path(work))
-                bucket, key = settings.exports_bucket(), export_key(rights, request.request_id)
-                version_id = upload_bundle(s3, bundle, bucket=bucket, key=key, expires_at=expires_at)
-                outcome = {"bundle": {"bucket": bucket, "key": key, "version_id": version_id,
-                                      "sha256": bundle.sha256, "size_bytes": bundle.size_bytes,
-                                      "expires_at": expires_at.isoformat()},
-                           "counts": bundle.counts}
-                receipt = _publish_receipt(conn, s3, request, outcome, generated_at, run_id)
-                mark_completed(conn, request, workflow=WORKFLOW_EXPORT, run_id=run_id, completed_at=generated_at,
-                               outcome={**outcome, "receipt": receipt},
-                               bundle={"bucket": bucket, "key": key, "expires_at": expires_at})
+            mark_started(conn, request, run_id)
+            generated_at = datetime.now(UTC)  # the moment of the snapshot; links count from it
+            expires_at = generated_at + timedelta(days=rights.export.bundle_expires_after_days)
+            export = ExportSettings(request_id=request.request_id, generated_at=generated_at,
+                                    media_bucket=settings.media_bucket(), archive_bucket=settings.archive_bucket(),
+                                    link_expires_after=timedelta(days=rights.export.link_expires_after_days),
+                                    bundle_expires_at=expires_at)
+            bundle = write_bundle(conn, presigning_s3_client(), arrow_s3(), data_map=policies["data_map"].model,
+                                  retention=policies["retention"].model, subject=subject, settings=export,
+                                  work_dir=Path(work))
+            bucket, key = settings.exports_bucket(), export_key(rights, request.request_id)
+            record_bundle_intent(conn, request, bucket=bucket, key=key, expires_at=expires_at)
+            version_id = upload_bundle(s3, bundle, bucket=bucket, key=key, expires_at=expires_at)
+            outcome = {"bundle": {"bucket": bucket, "key": key, "version_id": version_id,
+                                  "sha256": bundle.sha256, "size_bytes": bundle.size_bytes,
+                                  "expires_at": expires_at.isoformat()},
+                       "counts": bundle.counts}
+            receipt = _publish_receipt(conn, s3, request, outcome, generated_at, run_id)
+            mark_completed(conn, request, workflow=WORKFLOW_EXPORT, run_id=run_id, completed_at=generated_at,
+                           outcome={**outcome, "receipt": receipt})
         log.info("request %s: export of %d records in %d categories, %d bytes, SHA-256 %s; at s3://%s/%s until %s "
                  "UTC", request.request_id, sum(bundle.counts.values()), len(bundle.counts), bundle.size_bytes,
                  bundle.sha256, bucket, key, f"{expires_at:%Y-%m-%d %H:%M:%S}")
@@ -209,34 +215,43 @@ def run_erasure(context: Mapping[str, Any]) -> dict[str, Any]:
         run_id = context["run_id"]
         s3 = s3_client()
         with app_database() as conn:
-            request = read_request(conn, form.request_id)
-            done = _already_answered(request)
-            if done:
-                return done
-            erased_before = erasure_completed(conn, workflow=WORKFLOW_ERASURE, request_id=request.request_id,
-                                              rule=erase_rule(policies["retention"].model).name)
-            with RequestLock(conn, request.request_id):
+            rule = erase_rule(policies["retention"].model).name
+            with RequestLock(conn, form.request_id):
+                # Read under the lock: a run that held it may have just finished the request.
+                request = read_request(conn, form.request_id)
+                done = _already_answered(request)
+                if done:
+                    return done
                 mark_started(conn, request, run_id)
-                if erased_before:  # the account went in an earlier attempt; the certificate is what is left
-                    return {"request_id": request.request_id, "status": "erased"}
-                require_intact_ledger(conn, s3, workflow=WORKFLOW_ERASURE, run_id=run_id,
-                                      override_reason=_text(context["params"], "ledger_override_reason"))
-                require_complete_cascade(conn, policies["data_map"].model, policies["retention"].model)
-                subject = request.subject()
-                try:
-                    outcome = erase_subjects(conn, s3, policy=policies["retention"], subjects=[subject.user_id],
-                                             workflow=WORKFLOW_ERASURE, run_id=lifecycle_run_id(request.request_id),
-                                             media_bucket=settings.media_bucket(), pseudonym_key=pseudonym_key())
-                except StepFailed as failed:
-                    if failed.failure.error_class == "SubjectUnderHold":
-                        mark_refused(conn, request, workflow=WORKFLOW_ERASURE, run_id=run_id,
-                                     refused_at=datetime.now(UTC), reason="legal_hold",
-                                     details={"step": failed.failure.step})
-                    raise
-        counts = outcome.counts.nonzero()
-        log.info("request %s: erasure %s; %s", request.request_id, outcome.state.replace("_", " "),
-                 ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in counts.items()) or "nothing removed")
-        return {"request_id": request.request_id, "status": "erased", "counts": counts}
+                counts: dict[str, int] = {}
+                if erasure_completed(conn, workflow=WORKFLOW_ERASURE, request_id=request.request_id, rule=rule):
+                    log.info("request %s: the account was erased by an earlier attempt", request.request_id)
+                else:
+                    require_intact_ledger(conn, s3, workflow=WORKFLOW_ERASURE, run_id=run_id,
+                                          override_reason=_text(context["params"], "ledger_override_reason"))
+                    require_complete_cascade(conn, policies["data_map"].model, policies["retention"].model)
+                    subject = request.subject()
+                    try:
+                        outcome = erase_subjects(
+                            conn, s3, policy=policies["retention"], subjects=[subject.user_id],
+                            workflow=WORKFLOW_ERASURE, run_id=lifecycle_run_id(request.request_id),
+                            media_bucket=settings.media_bucket(), pseudonym_key=pseudonym_key())
+                    except StepFailed as failed:
+                        if failed.failure.error_class == "SubjectUnderHold":
+                            mark_refused(conn, request, workflow=WORKFLOW_ERASURE, run_id=run_id,
+                                         refused_at=datetime.now(UTC), reason="legal_hold",
+                                         details={"step": failed.failure.step})
+                        raise
+                    counts = outcome.counts.nonzero()
+                # The account is gone: no request of the person keeps its id, and no export bundle of theirs stays.
+                forget_user_id(conn, request.subject_pseudonym)
+                bundles = delete_bundles_of(conn, s3, request.subject_pseudonym, now=datetime.now(UTC),
+                                            workflow=WORKFLOW_ERASURE, run_id=run_id)
+        log.info("request %s: erased; %s; %d export bundle(s) of the person deleted", request.request_id,
+                 ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in counts.items()) or "nothing removed",
+                 len(bundles))
+        return {"request_id": request.request_id, "status": "erased", "counts": counts,
+                "export_bundles_deleted": len(bundles)}
 
 
 def write_certificate(context: Mapping[str, Any]) -> dict[str, Any]:
@@ -272,15 +287,20 @@ def write_certificate(context: Mapping[str, Any]) -> dict[str, Any]:
                 raise ErasureIncomplete(f"request {request.request_id}: the erasure has not completed; rerun the "
                                         "erase task")
             completed_at = completed[-1]["recorded_at"]
+            bundles_left, bundles_deleted = bundle_counts(conn, request.subject_pseudonym)
+            if bundles_left:
+                raise ErasureIncomplete(f"request {request.request_id}: {bundles_left} export bundle(s) of the person "
+                                        "are still in the exports bucket; rerun the erase task")
             totals, by_table = erased_counts(conn, workflow=WORKFLOW_ERASURE, request_id=request.request_id)
             retained = retained_rows(conn, retention, request.subject_pseudonym)
             archived = archived_events(conn, arrow_s3(), data_map=data_map, bucket=settings.archive_bucket(),
                                        pseudonym_value=request.subject_pseudonym)
             state = ledger_state(conn, s3, workflow=WORKFLOW_ERASURE, run_id=run_id)
             document = certificate(
-                request=request, law=rights.jurisdictions[request.jurisdiction].law, completed_at=completed_at,
+                request=request, law=rights.law(request.jurisdiction), completed_at=completed_at,
                 retention=retention, data_map=data_map, totals=totals, by_table=by_table, retained=retained,
                 archived=archived, tables_checked=tables_checked(conn, retention),
+                export_bundles_deleted=bundles_deleted,
                 ledger_head={"head_seq": state["head_seq"], "head_hash": state["head_hash"],
                              "chain_ok": state["chain_ok"]},
                 policy_versions={"retention.yaml": policies["retention"].sha256,
@@ -314,7 +334,7 @@ def check_deadlines(context: Mapping[str, Any]) -> dict[str, Any]:
                 "report": "dsr_deadlines", "run_id": run_id, "checked_at": now, "open_requests": open_requests,
                 "warn_days_before_due": rights.warn_days_before_due,
                 "flags": [{"request_id": f.request_id, "kind": f.kind, "jurisdiction": f.jurisdiction,
-                           "law": rights.jurisdictions[f.jurisdiction].law, "status": f.status,
+                           "law": rights.law(f.jurisdiction), "status": f.status,
                            "received_at": f.received_at, "due_at": f.due_at, "extended": f.extended,
                            "days_left": f.days_left, "overdue": f.overdue} for f in flags],
             }

@@ -23,6 +23,13 @@ def test_working_days_skip_weekends_and_holidays_and_end_at_midnight_after_the_l
         2026, 3, 28, tzinfo=UTC)
 
 
+def test_a_152fz_deadline_ends_at_midnight_in_moscow():
+    """Working days are Moscow's: a request received at 22:30 UTC on a Friday is received on Saturday there."""
+    fz152 = RIGHTS.jurisdictions["fz152"]
+    friday_late = datetime(2026, 3, 13, 22, 30, tzinfo=UTC)  # Saturday 01:30 in Moscow
+    assert fz152.due(friday_late) == datetime(2026, 3, 27, 21, 0, tzinfo=UTC)  # end of Friday 27 March, Moscow
+
+
 def test_calendar_months_and_days():
     assert Duration(months=1).after(datetime(2026, 1, 31, 9, tzinfo=UTC), frozenset()) == datetime(
         2026, 2, 28, 9, tzinfo=UTC)
