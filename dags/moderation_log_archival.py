@@ -26,6 +26,11 @@ finishes what was left: every event ends in the table or in exactly one verified
 replaces the run's cutoff; one later than now is refused. From a shell:
 `airflow dags test moderation_log_archival -c '{"dry_run": false}'`.
 
+**Unpausing** (also through the form's "Unpause on trigger" box, ticked by default) makes
+the scheduler start a run for the last night at once. That run, like every scheduled run,
+**only previews until the deployment sets `GOVERNANCE_SCHEDULED_DELETES=enabled`**; then
+the nightly runs archive and delete.
+
 **Evidence**: ledger rows; the objects in `governance.archive_manifests` and in a JSON
 manifest beside them; a JSON and HTML report under `moderation_log_archival/<date>/<run>/` in
 the reports bucket.

@@ -19,7 +19,12 @@ so a rerun of the same run does the same thing and nothing more.
 then only writes a preview report of what each rule would remove. An explicit `dry_run`
 is always honoured, also from the REST API or another DAG; a run without one purges only
 when the schedule made it. Unknown fields are refused. A run dated in the future is
-refused. From a shell: `airflow dags test retention_purge -c '{"dry_run": false}'`.
+refused.
+
+**Unpausing** (also through the form's "Unpause on trigger" box, ticked by default) makes
+the scheduler start a run for the last night at once. That run, like every scheduled run,
+**only previews until the deployment sets `GOVERNANCE_SCHEDULED_DELETES=enabled`**; then
+the nightly runs purge. From a shell: `airflow dags test retention_purge -c '{"dry_run": false}'`.
 
 **Evidence**: ledger rows in `governance.audit_ledger`; a JSON and HTML report in the
 reports bucket under `retention_purge/<date>/<run>/`, indexed in `governance.report_index`.
@@ -64,7 +69,8 @@ RULES = [rule.name for rule in POLICY.model.rules_for("retention_purge")]
             True,
             type="boolean",
             title="Dry run",
-            description="Preview only: count what is due, delete nothing. Runs the schedule makes purge.",
+            description="Preview only: count what is due, delete nothing. Scheduled runs purge once the "
+            "deployment sets GOVERNANCE_SCHEDULED_DELETES=enabled.",
         ),
         "rules": Param(
             [],

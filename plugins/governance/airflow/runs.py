@@ -8,16 +8,25 @@ one line that names the field and the bound.
 from __future__ import annotations
 
 import difflib
+import logging
+import os
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from governance.errors import PermanentError
 
+log = logging.getLogger(__name__)
+
 # Run types that the scheduler creates from the DAG's own schedule: these do the real work
-# unless their configuration says dry_run. Every other run (the Trigger form, the REST API,
-# another DAG) takes the form's default, which previews.
+# unless their configuration says dry_run, once the deployment has said it is ready to delete
+# (SCHEDULED_DELETES). Every other run (the Trigger form, the REST API, another DAG) takes the
+# form's default, which previews.
 SCHEDULED_RUN_TYPES = frozenset({"scheduled", "backfill"})
+# Unpausing a DAG at once starts a scheduled run for the last interval (Airflow's Trigger form
+# ticks "Unpause on trigger" by default): until the deployment sets this to `enabled`, scheduled
+# runs only preview, so that nobody who asked for a preview gets a purge.
+SCHEDULED_DELETES = "GOVERNANCE_SCHEDULED_DELETES"
 
 
 class InvalidRunParameters(PermanentError, ValueError):
@@ -69,13 +78,27 @@ def run_conf(context: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any
     return conf
 
 
+def scheduled_deletes_enabled() -> bool:
+    """Whether this deployment lets the runs its schedule makes delete (GOVERNANCE_SCHEDULED_DELETES)."""
+    value = os.environ.get(SCHEDULED_DELETES, "").strip().lower()
+    if value not in ("", "enabled", "disabled"):
+        raise InvalidRunParameters(f"{SCHEDULED_DELETES}: {value!r} must be 'enabled' or 'disabled'")
+    return value == "enabled"
+
+
 def dry_run(kind: str, conf: Mapping[str, Any], default: bool) -> bool:
     """An explicit dry_run in the run's configuration is always honoured; otherwise runs of
-    type `kind` that the schedule made do the work, and every other run takes the form's
-    default (a preview)."""
+    type `kind` that the schedule made do the work if the deployment enabled scheduled deletes
+    (and preview if not), and every other run takes the form's default (a preview)."""
     if "dry_run" in conf:
         value = conf["dry_run"]
         if not isinstance(value, bool):
             raise InvalidRunParameters(f"dry_run: {value!r} must be true or false")
         return value
-    return False if kind in SCHEDULED_RUN_TYPES else default
+    if kind in SCHEDULED_RUN_TYPES:
+        if not scheduled_deletes_enabled():
+            log.warning("a %s run previews only: this deployment has not enabled scheduled deletes (set %s=enabled "
+                        "once it is ready to purge)", kind, SCHEDULED_DELETES)
+            return True
+        return False
+    return default

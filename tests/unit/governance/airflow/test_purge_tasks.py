@@ -22,9 +22,10 @@ def test_empty_form_runs_every_purge_rule_with_policy_defaults():
     assert resolved["dry_run"] is True
 
 
-def test_the_forms_default_previews_and_a_scheduled_run_purges():
+def test_the_forms_default_previews_and_a_scheduled_run_purges(monkeypatch):
     """The form's dry_run default (true, in params but not in the run's conf) previews a manual run; a
-    scheduled run, whose conf is empty, purges."""
+    scheduled run, whose conf is empty, purges in a deployment that enabled scheduled deletes."""
+    monkeypatch.setenv("GOVERNANCE_SCHEDULED_DELETES", "enabled")
     assert resolve({"dry_run": True}, kind="manual", conf={})["dry_run"] is True
     assert resolve({"dry_run": True}, kind="scheduled", conf={})["dry_run"] is False
     assert resolve({"dry_run": True}, kind="scheduled", conf={"dry_run": True})["dry_run"] is True

@@ -61,12 +61,33 @@ def test_an_explicit_dry_run_is_always_honoured(kind):
     assert dry_run(kind, {"dry_run": False}, default=True) is False
 
 
-def test_without_dry_run_only_the_schedule_purges():
-    """Runs the schedule made purge; any other run without dry_run takes the form's default, a preview."""
+def test_without_dry_run_only_the_schedule_purges_and_only_once_the_deployment_enabled_it(monkeypatch):
+    """Runs the schedule made purge once the deployment set GOVERNANCE_SCHEDULED_DELETES=enabled; any other run
+    without dry_run takes the form's default, a preview."""
+    monkeypatch.setenv("GOVERNANCE_SCHEDULED_DELETES", "enabled")
     assert dry_run("scheduled", {}, default=True) is False
     assert dry_run("backfill", {}, default=True) is False
     for kind in ("manual", "operator_triggered", "asset_triggered"):
         assert dry_run(kind, {}, default=True) is True
+
+
+@pytest.mark.parametrize("setting", [None, "disabled"])
+def test_unpausing_a_deployment_that_has_not_enabled_deletes_starts_a_preview(monkeypatch, setting):
+    """The Trigger form sends its defaults (dry_run: true) and ticks "Unpause on trigger", whose unpause starts a
+    scheduled run with an empty configuration: until the deployment says it is ready, that run previews too."""
+    if setting is None:
+        monkeypatch.delenv("GOVERNANCE_SCHEDULED_DELETES", raising=False)
+    else:
+        monkeypatch.setenv("GOVERNANCE_SCHEDULED_DELETES", setting)
+    assert dry_run("manual", {"dry_run": True}, default=True) is True  # the form's own run
+    assert dry_run("scheduled", {}, default=True) is True  # the run the unpause started
+    assert dry_run("backfill", {}, default=True) is True
+
+
+def test_a_misspelt_deployment_switch_is_refused(monkeypatch):
+    monkeypatch.setenv("GOVERNANCE_SCHEDULED_DELETES", "enabeld")
+    with pytest.raises(InvalidRunParameters, match="must be 'enabled' or 'disabled'"):
+        dry_run("scheduled", {}, default=True)
 
 
 def test_a_dry_run_that_is_not_a_boolean_is_refused():
