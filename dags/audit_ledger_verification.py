@@ -33,6 +33,8 @@ from governance.airflow.dag_defaults import RUN_TIMEOUT, START_DATE, default_arg
 
 @dag(
     dag_id="audit_ledger_verification",
+    description="The evidence itself: the audit ledger's hash chain and signatures, verified against every "
+    "anchored head",
     schedule="30 4 * * *",
     start_date=START_DATE,
     catchup=False,

@@ -34,6 +34,7 @@ CATEGORIES = POLICY.model.rule("moderation_logs_critical").archive.categories
 
 @dag(
     dag_id="moderation_archive_retrieval",
+    description='"Moderation logs: 90 days (critical — 7 years)": critical events read from the WORM archive in place',
     schedule=None,
     start_date=START_DATE,
     catchup=False,

@@ -54,6 +54,8 @@ POLICY = load_retention_policy()  # parse-time validation: a bad file is an impo
 
 @dag(
     dag_id="moderation_log_archival",
+    description='"Moderation logs: 90 days (critical — 7 years)": standard ones deleted, critical ones moved to '
+    'a WORM archive',
     schedule="30 2 * * *",
     start_date=START_DATE,
     catchup=False,

@@ -56,6 +56,8 @@ RULES = [rule.name for rule in POLICY.model.rules_for("retention_purge")]
 
 @dag(
     dag_id="retention_purge",
+    description='"Account data: until account deletion + 30 days; generations: until deleted by the user" and '
+    'the rest of section 5',
     schedule="0 2 * * *",
     start_date=START_DATE,
     catchup=False,

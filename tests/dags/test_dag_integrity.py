@@ -24,6 +24,7 @@ def test_every_dag_has_tags_owner_retries_and_docs(dagbag):
         assert dag.tags, dag_id
         assert "governance" in dag.tags, dag_id
         assert len(dag.doc_md or "") > 200, dag_id
+        assert dag.description, f"{dag_id} has no one-line description for the DAG list"
         for task in dag.tasks:
             assert task.owner not in ("", None, "airflow"), f"{dag_id}.{task.task_id}"
         assert dag.default_args.get("retries", 0) >= 1, dag_id
