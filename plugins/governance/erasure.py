@@ -156,7 +156,7 @@ class SubjectErasure:
         if held:
             raise SubjectUnderHold(f"{held} of {len(self.subjects)} people to erase are under an active legal hold; "
                                    f"{done}. Erase them once the hold is released.")
-        return Plan(eligible=found, held=0, details={"subjects": len(self.subjects)})
+        return Plan(eligible=found, held=0, details={"subjects": len(self.subjects)}, unit="people")
 
     def execute(self, run: RuleRun) -> None:
         for first in range(0, len(self.subjects), MAX_SUBJECTS_PER_BATCH):

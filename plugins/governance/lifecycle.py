@@ -142,6 +142,44 @@ class Plan:
     eligible: int = 0
     held: int = 0
     details: dict[str, Any] = field(default_factory=dict)
+    unit: str = "rows"  # what `eligible` counts: rows, or (an erasure) people
+
+
+# Counters that say how many of a plan's rows are done (each due row ends in exactly one of them).
+ROWS_DONE = ("rows_deleted", "rows_pseudonymised", "rows_media_marked", "rows_archived")
+PROGRESS_EVERY_S = 5.0  # a progress line in the task log at most this often
+
+
+class Progress:
+    """Progress lines for the task log while a run's batches go: batches, what is done so far, the rate,
+    and the time left. Counts only: never a row value."""
+
+    def __init__(self, subject: str, plan: Plan, *, every_s: float = PROGRESS_EVERY_S) -> None:
+        self.subject, self.plan, self.every_s = subject, plan, every_s
+        self.started = self.last = time.monotonic()
+
+    def done(self, totals: Counts) -> int:
+        if self.plan.unit == "people":
+            return totals["subjects_erased"]
+        return sum(totals[name] for name in ROWS_DONE)
+
+    def batch_done(self, totals: Counts, batches: int, *, final: bool = False) -> str | None:
+        now = time.monotonic()
+        if not final and now - self.last < self.every_s:
+            return None
+        self.last = now
+        elapsed = max(now - self.started, 1e-9)
+        done = self.done(totals)
+        rate = done / elapsed
+        line = (f"{self.subject}: {batches} batch{'es' if batches != 1 else ''}, {done:,} of {self.plan.eligible:,} "
+                f"{self.plan.unit} done in {elapsed:.1f} s ({rate:,.0f} {self.plan.unit}/s)")
+        left = self.plan.eligible - done
+        if left > 0 and rate > 0:
+            line += f", about {left / rate:.0f} s left"
+        counts = ", ".join(f"{name.replace('_', ' ')} {value:,}" for name, value in totals.nonzero().items())
+        line += f"; {counts}" if counts else ""
+        log.info("%s", line)
+        return line
 
 
 @dataclass
@@ -223,6 +261,7 @@ class RuleRun:
         self.earlier = Counts()
         self.interrupted_earlier = Counts()
         self.plan = Plan()
+        self.progress: Progress | None = None
         self._locked = False
         # Objects deleted by batch attempts of this run that rolled back (already counted): a retry
         # that finds them gone must not count them again as already absent.
@@ -256,6 +295,9 @@ class RuleRun:
             self.step = "check"
             plan = self._checked(work)
             self.start(plan)
+            log.info("%s: %s %s due, %s held%s", self.subject, f"{plan.eligible:,}", plan.unit, f"{plan.held:,}",
+                     f"; cutoff {self.identity.cutoff:%Y-%m-%d %H:%M:%S} UTC" if self.identity.cutoff else "")
+            self.progress = Progress(self.subject, plan)
             work.execute(self)
             self.step = "finish"
             self._close("completed", None)
@@ -470,6 +512,8 @@ class RuleRun:
             try:
                 with self._transaction(tables, synchronous_commit) as batch:
                     body(batch)
+                if self.progress is not None:
+                    self.progress.batch_done(self.totals, self.batches)
                 return batch.counts
             except psycopg.Error as exc:
                 if exc.sqlstate not in RETRYABLE_SQLSTATES or attempt == self.timeouts.batch_attempts:

@@ -128,7 +128,8 @@ class RulePurge:
                 f"rule {self.rule.name!r}: {eligible} rows are due, more than max_rows_per_rule="
                 f"{self.settings.max_rows_per_rule}; nothing was deleted. Raise the cap to proceed."
             )
-        return Plan(eligible=eligible, held=held, details=self.details)
+        unit = "people" if self.rule.action == "erase_subject" else "rows"  # what count_due counts
+        return Plan(eligible=eligible, held=held, details=self.details, unit=unit)
 
     # -- batches ----------------------------------------------------------------------------
 
