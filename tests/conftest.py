@@ -10,6 +10,7 @@ its own media, reports (Object Lock, for the ledger's anchors), archive and expo
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -82,6 +83,16 @@ def s3(stack_env):
     from governance.storage import client_from_env
 
     return client_from_env()
+
+
+def wait_for(predicate, what: str, timeout: float = 60) -> None:
+    """Poll `predicate` until it holds (a worker reached the step a test kills it at), or fail naming `what`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"never saw {what}")
 
 
 def arrow_filesystem(stack_env):

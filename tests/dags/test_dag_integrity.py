@@ -74,12 +74,8 @@ def test_each_dag_file_defines_the_dag_named_after_it(dagbag):
     assert {path.stem for path in (ROOT / "dags").glob("*.py")} == set(dagbag.dags)
 
 
-def test_bad_policy_file_is_an_import_error_naming_file_key_and_reason(tmp_path):
-    """A broken retention.yaml shows in the UI as an import error that says which file, which key and why."""
-    include = tmp_path / "include"
-    shutil.copytree(ROOT / "include", include)
-    policy = include / "policy" / "retention.yaml"
-    policy.write_text(policy.read_text().replace("period: P13M", "period: thirteen months", 1))
+def import_errors_with(include: Path) -> dict[str, str]:
+    """The import errors of dags/ when the policy files come from `include` (parsed in a fresh interpreter)."""
     code = (
         "import os, sys, json; os.environ['AIRFLOW__CORE__LOAD_EXAMPLES']='False'\n"
         "from airflow.dag_processing.dagbag import DagBag\n"
@@ -89,7 +85,16 @@ def test_bad_policy_file_is_an_import_error_naming_file_key_and_reason(tmp_path)
     env = {"PYTHONPATH": str(ROOT / "plugins"), "PATH": str(Path(sys.executable).parent),
            "GOVERNANCE_INCLUDE_DIR": str(include)}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
-    errors = json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_bad_policy_file_is_an_import_error_naming_file_key_and_reason(tmp_path):
+    """A broken retention.yaml shows in the UI as an import error that says which file, which key and why."""
+    include = tmp_path / "include"
+    shutil.copytree(ROOT / "include", include)
+    policy = include / "policy" / "retention.yaml"
+    policy.write_text(policy.read_text().replace("period: P13M", "period: thirteen months", 1))
+    errors = import_errors_with(include)
     # Every DAG that builds its form from the policy fails to import; the verification DAG, which does not, stays.
     names = ("dsr_erasure.py", "dsr_export.py", "moderation_archive_retrieval.py", "moderation_log_archival.py",
              "retention_purge.py")
@@ -108,16 +113,7 @@ def test_a_data_map_that_misses_a_table_of_the_erasure_is_an_import_error_naming
     text = data_map.read_text()
     start = text.index("  - category: disclosures")
     data_map.write_text(text[:start] + text[text.index("# Critical moderation events older"):])
-    code = (
-        "import os, sys, json; os.environ['AIRFLOW__CORE__LOAD_EXAMPLES']='False'\n"
-        "from airflow.dag_processing.dagbag import DagBag\n"
-        f"bag = DagBag(dag_folder={str(ROOT / 'dags')!r})\n"
-        "print(json.dumps(bag.import_errors))\n"
-    )
-    env = {"PYTHONPATH": str(ROOT / "plugins"), "PATH": str(Path(sys.executable).parent),
-           "GOVERNANCE_INCLUDE_DIR": str(include)}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
-    errors = json.loads(result.stdout.strip().splitlines()[-1])
+    errors = import_errors_with(include)
     assert sorted(errors) == [str(ROOT / "dags" / name) for name in ("dsr_erasure.py", "dsr_export.py")]
     assert ("table 'disclosures' is in the cascade of rule 'deleted_accounts' but not in the data map: an export "
             "would miss it") in errors[str(ROOT / "dags" / "dsr_export.py")]

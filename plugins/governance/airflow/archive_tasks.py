@@ -10,11 +10,11 @@ from typing import Any
 from governance import settings
 from governance.airflow.connections import app_database, s3_client
 from governance.airflow.failures import task_errors
+from governance.airflow.outcomes import planned_or_skip, report_summary, run_record
 from governance.airflow.runs import InvalidRunParameters, dry_run, run_conf, run_cutoff, run_started, run_type
 from governance.archive import ArchiveSettings, archive_rule, due_by_month, write_run_manifest
 from governance.archive_report import build_archival_report
-from governance.ledger_audit import ledger_state, require_intact_ledger
-from governance.lifecycle import run_outcomes
+from governance.ledger_audit import require_intact_ledger
 from governance.policy import MAX_BATCH_SIZE, RetentionPolicy, load_retention_policy
 from governance.purge import PurgeSettings, purge_rule
 from governance.reports import publish_document, report_prefix
@@ -106,31 +106,21 @@ def run_archival_rule(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def write_archival_report(planned: list[dict[str, Any]] | None, context: Mapping[str, Any]) -> dict[str, Any]:
     """Publish the run's JSON and HTML report; a small summary for the verdict."""
-    from airflow.sdk.exceptions import AirflowSkipException
-
-    if planned is None:
-        raise AirflowSkipException("the plan failed, so nothing ran; its log says why")
+    planned = planned_or_skip(planned)
     with task_errors(WORKFLOW, "report"):
         policy = load_retention_policy()
-        run_id = context["run_id"]
-        pulled = context["ti"].xcom_pull(task_ids="archive", map_indexes=range(len(planned)), default=None) or []
-        outcomes = [outcome for outcome in pulled if outcome]
-        dry = bool(planned and planned[0]["dry_run"])
-        cutoff = datetime.fromisoformat(planned[0]["run_cutoff"]) if planned else run_cutoff(context)
         s3 = s3_client()
         with app_database() as conn:
-            recorded = [] if dry else run_outcomes(conn, WORKFLOW, run_id)
-            state = ledger_state(conn, s3, workflow=WORKFLOW, run_id=run_id)
+            run = run_record(conn, s3, planned, context, workflow=WORKFLOW, task_id="archive")
             document = build_archival_report(
-                policy=policy, run_id=run_id, run_type=run_type(context), run_cutoff=cutoff, dry_run=dry,
-                planned=planned, outcomes=outcomes, recorded=recorded, ledger_state=state,
-                archive_bucket=settings.archive_bucket())
-            summary = {"status": document["status"], "totals": document["totals"], "dry_run": dry,
+                policy=policy, run_id=run.run_id, run_type=run_type(context), run_cutoff=run.cutoff,
+                dry_run=run.dry_run, planned=planned, outcomes=run.outcomes, recorded=run.recorded,
+                ledger_state=run.ledger_state, archive_bucket=settings.archive_bucket())
+            summary = {"status": document["status"], "totals": document["totals"], "dry_run": run.dry_run,
                        "ledger_head": document["ledger"]["head"]}
             keys = publish_document(
-                conn, s3, workflow=WORKFLOW, run_id=run_id, report_type=document["report"],
-                prefix=report_prefix(WORKFLOW, cutoff.date(), run_id), document=document,
-                template="archival_report.html.j2", summary=summary, period_end=cutoff)
+                conn, s3, workflow=WORKFLOW, run_id=run.run_id, report_type=document["report"],
+                prefix=report_prefix(WORKFLOW, run.cutoff.date(), run.run_id), document=document,
+                template="archival_report.html.j2", summary=summary, period_end=run.cutoff)
         log.info("report: %s", document["status"])
-    return {"status": document["status"], "dry_run": dry, "reports": keys,
-            "rules": [{"rule": r["rule"], "status": r["status"], "error": r["error"]} for r in document["rules"]]}
+    return report_summary(document, run.dry_run, keys)

@@ -13,9 +13,10 @@ from typing import Any
 from governance import settings
 from governance.airflow.connections import app_database, s3_client
 from governance.airflow.failures import task_errors
+from governance.airflow.outcomes import planned_or_skip, report_summary, run_record
 from governance.airflow.runs import InvalidRunParameters, dry_run, run_conf, run_cutoff, run_type
-from governance.ledger_audit import ledger_state, require_intact_ledger
-from governance.lifecycle import COUNTERS, run_outcomes
+from governance.ledger_audit import require_intact_ledger
+from governance.lifecycle import COUNTERS
 from governance.policy import MAX_BATCH_SIZE, RetentionPolicy, load_retention_policy
 from governance.purge import WORKFLOW, PurgeSettings, purge_rule
 from governance.purge_report import build_purge_report
@@ -113,37 +114,23 @@ def run_rule(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def write_report(planned: list[dict[str, Any]] | None, context: Mapping[str, Any]) -> dict[str, Any]:
     """Publish the run's JSON and HTML report and return a small summary for the verdict."""
-    from airflow.sdk.exceptions import AirflowSkipException
-
-    if planned is None:
-        raise AirflowSkipException("the plan failed, so nothing ran; its log says why")
+    planned = planned_or_skip(planned)
     with task_errors(WORKFLOW, "report"):
         policy = load_retention_policy()
-        run_id = context["run_id"]
-        pulled = context["ti"].xcom_pull(task_ids="purge", map_indexes=range(len(planned)), default=None) or []
-        outcomes = [outcome for outcome in pulled if outcome]
-        dry = bool(planned and planned[0]["dry_run"])
-        cutoff = datetime.fromisoformat(planned[0]["run_cutoff"]) if planned else run_cutoff(context)
         s3 = s3_client()
         with app_database() as conn:
-            recorded = [] if dry else run_outcomes(conn, WORKFLOW, run_id)
-            state = ledger_state(conn, s3, workflow=WORKFLOW, run_id=run_id)
+            run = run_record(conn, s3, planned, context, workflow=WORKFLOW, task_id="purge")
             override = planned[0].get("ledger_override_reason") if planned else None
             document = build_purge_report(
-                policy=policy, run_id=run_id, run_type=run_type(context), run_cutoff=cutoff, dry_run=dry,
-                planned_rules=[item["rule"] for item in planned], outcomes=outcomes, recorded=recorded,
-                ledger_state={**state, "override_reason": override},
+                policy=policy, run_id=run.run_id, run_type=run_type(context), run_cutoff=run.cutoff,
+                dry_run=run.dry_run, planned_rules=[item["rule"] for item in planned], outcomes=run.outcomes,
+                recorded=run.recorded, ledger_state={**run.ledger_state, "override_reason": override},
             )
-            keys = publish_purge_report(conn, s3, document, run_id, cutoff)
+            keys = publish_purge_report(conn, s3, document, run.run_id, run.cutoff)
         log.info("report: %s; %s", document["status"],
                  ", ".join(f"{name.replace('_', ' ')} {document['totals'][name]}" for name in COUNTERS
                            if document["totals"][name]) or "nothing removed")
-    return {
-        "status": document["status"],
-        "dry_run": dry,
-        "rules": [{"rule": r["rule"], "status": r["status"], "error": r["error"]} for r in document["rules"]],
-        "reports": keys,
-    }
+    return report_summary(document, run.dry_run, keys)
 
 
 def publish_purge_report(conn, s3, document: dict[str, Any], run_id: str, cutoff: datetime) -> list[str]:

@@ -22,7 +22,7 @@ from governance.errors import StepFailed
 from governance.lifecycle import Timeouts
 from governance.policy import load_retention_policy
 from governance.pseudonyms import pseudonym
-from tests.conftest import LEDGER_KEY, PSEUDONYM_KEY, arrow_filesystem
+from tests.conftest import LEDGER_KEY, PSEUDONYM_KEY, arrow_filesystem, wait_for
 from tests.factories import CUTOFF
 from tests.s3_faults import client_for, faulty_s3
 
@@ -297,15 +297,6 @@ with psycopg.connect(os.environ["WORKFLOW_URL"], autocommit=True) as conn:
 def start_worker(workflow_url, endpoint):
     return subprocess.Popen([sys.executable, "-c", WORKER, CUTOFF.isoformat(), endpoint],
                             env={**os.environ, "WORKFLOW_URL": workflow_url}, cwd=ROOT)
-
-
-def wait_for(predicate, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"never saw {what}")
 
 
 def manifest_state(db_url) -> str | None:

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import tracemalloc
 import urllib.request
 import zipfile
@@ -50,7 +49,7 @@ from governance.errors import StepFailed
 from governance.policy import load_retention_policy
 from governance.pseudonyms import pseudonym
 from governance.storage import client_from_env
-from tests.conftest import LEDGER_KEY, PSEUDONYM_KEY, arrow_filesystem
+from tests.conftest import LEDGER_KEY, PSEUDONYM_KEY, arrow_filesystem, wait_for
 from tests.factories import CUTOFF, SECOND
 from tests.integration.governance.test_erasure import columns_holding, everything_of
 from tests.s3_faults import faulty_s3
@@ -397,8 +396,8 @@ def test_a_kill_after_the_last_batch_then_another_request_then_a_rerun_completes
     worker = subprocess.Popen([sys.executable, "-c", KILLED_WORKER, str(person), stack_endpoint()],
                               env={**os.environ, "WORKFLOW_URL": workflow_url}, cwd=ROOT)
     try:
-        wait_until(lambda: not user_exists(db_url, person), "the last batch to commit")
-        wait_until(lambda: proving(db_url), "the proof to read the slow view")
+        wait_for(lambda: not user_exists(db_url, person), "the last batch to commit")
+        wait_for(lambda: proving(db_url), "the proof to read the slow view")
     finally:
         worker.send_signal(signal.SIGKILL)
         worker.wait()
@@ -436,15 +435,6 @@ def stack_endpoint() -> str:
 def user_exists(db_url, user_id) -> bool:
     with psycopg.connect(db_url) as watcher:
         return watcher.execute("SELECT count(*) FROM app.users WHERE user_id = %s", (user_id,)).fetchone()[0] == 1
-
-
-def wait_until(predicate, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"never saw {what}")
 
 
 # -- deadlines and expiry ------------------------------------------------------------------------------------
