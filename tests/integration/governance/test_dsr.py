@@ -44,14 +44,13 @@ from governance.dsr_erasure import (
     retained_rows,
 )
 from governance.dsr_export import ExportSettings, IncompleteDataMap, upload_bundle, write_bundle
-from governance.erasure import erase_subjects
 from governance.errors import StepFailed
 from governance.policy import load_retention_policy
 from governance.pseudonyms import pseudonym
 from governance.storage import client_from_env
 from tests.conftest import LEDGER_KEY, PSEUDONYM_KEY, arrow_filesystem, wait_for
 from tests.factories import CUTOFF, SECOND
-from tests.integration.governance.test_erasure import columns_holding, everything_of
+from tests.integration.governance.test_erasure import columns_holding, erase, everything_of
 from tests.s3_faults import faulty_s3
 
 pytestmark = pytest.mark.integration
@@ -247,10 +246,8 @@ def test_an_erasure_is_not_completed_while_a_table_outside_the_cascade_still_nam
     with psycopg.connect(db_url, autocommit=True) as admin:
         admin.execute("CREATE TABLE app.referrals (referral_id bigint PRIMARY KEY, user_id bigint)")
         admin.execute("INSERT INTO app.referrals VALUES (1, %s)", (person,))
-    with psycopg.connect(workflow_url, autocommit=True) as work, pytest.raises(
-            StepFailed, match=r"ErasureIncomplete in step verify: after the erasure, referrals still hold"):
-        erase_subjects(work, s3, policy=RETENTION, subjects=[person], workflow="dsr_erasure",
-                       run_id=lifecycle_run_id("DSR-5"), media_bucket=buckets.media, pseudonym_key=KEY)
+    with pytest.raises(StepFailed, match=r"ErasureIncomplete in step verify: after the erasure, referrals still hold"):
+        erase(workflow_url, s3, buckets, [person], run_id=lifecycle_run_id("DSR-5"))
     actions = [e["action"] for e in ledger.entries_for_run(conn, "dsr_erasure", lifecycle_run_id("DSR-5"))]
     assert actions == ["erasure_started", "erasure_failed"]
 
@@ -302,8 +299,7 @@ def test_kept_rows_are_counted_with_the_latest_end_of_their_retention(data, conn
     data.moderation(person, severity="standard", created_at=CUTOFF - timedelta(days=5))
     data.commit()
     with psycopg.connect(workflow_url, autocommit=True) as work:
-        erase_subjects(work, s3, policy=RETENTION, subjects=[person], workflow="dsr_erasure",
-                       run_id=lifecycle_run_id("DSR-9"), media_bucket=buckets.media, pseudonym_key=KEY)
+        erase(workflow_url, s3, buckets, [person], run_id=lifecycle_run_id("DSR-9"))
         kept = {item.table: item for item in retained_rows(work, RETENTION.model, pseudonym(KEY, "users", person))}
         totals, by_table = erased_counts(work, workflow="dsr_erasure", request_id="DSR-9")
     assert kept["payments"].rows == 2
@@ -363,10 +359,8 @@ def test_a_kill_in_the_middle_of_an_erasure_then_a_rerun_completes_it_counting_e
         if rerun == "after another request accounted for it":
             other = data.user()
             data.commit()
-            erase_subjects(work, s3, policy=RETENTION, subjects=[other], workflow="dsr_erasure",
-                           run_id=lifecycle_run_id("DSR-8"), media_bucket=buckets.media, pseudonym_key=KEY)
-        outcome = erase_subjects(work, s3, policy=RETENTION, subjects=[person], workflow="dsr_erasure",
-                                 run_id=lifecycle_run_id("DSR-7"), media_bucket=buckets.media, pseudonym_key=KEY)
+            erase(workflow_url, s3, buckets, [other], run_id=lifecycle_run_id("DSR-8"))
+        outcome = erase(workflow_url, s3, buckets, [person], run_id=lifecycle_run_id("DSR-7"))
         totals, by_table = erased_counts(work, workflow="dsr_erasure", request_id="DSR-7")
     assert outcome.state == "completed"
     assert columns_holding(conn, person) == []
@@ -407,10 +401,8 @@ def test_a_kill_after_the_last_batch_then_another_request_then_a_rerun_completes
                       " AND pid <> pg_backend_pid()")
         admin.execute("DROP VIEW app.zz_slow")
     with psycopg.connect(workflow_url, autocommit=True) as work:
-        erase_subjects(work, s3, policy=RETENTION, subjects=[other], workflow="dsr_erasure",
-                       run_id=lifecycle_run_id("DSR-8"), media_bucket=buckets.media, pseudonym_key=KEY)
-        outcome = erase_subjects(work, s3, policy=RETENTION, subjects=[person], workflow="dsr_erasure",
-                                 run_id=lifecycle_run_id("DSR-7"), media_bucket=buckets.media, pseudonym_key=KEY)
+        erase(workflow_url, s3, buckets, [other], run_id=lifecycle_run_id("DSR-8"))
+        outcome = erase(workflow_url, s3, buckets, [person], run_id=lifecycle_run_id("DSR-7"))
         totals, by_table = erased_counts(work, workflow="dsr_erasure", request_id="DSR-7")
     assert outcome.state == "completed"
     actions = [e["action"] for e in ledger.entries_for_run(conn, "dsr_erasure", lifecycle_run_id("DSR-7"))]
