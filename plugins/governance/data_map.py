@@ -9,13 +9,13 @@ without saying so.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
 from governance import settings
 from governance.db import sql_text
-from governance.policy import Identifier, Loaded, RetentionPolicy, Strict
+from governance.policy import ColumnEquals, Identifier, Loaded, RetentionPolicy, Strict
 from governance.policy_files import PolicyError, load_model
 
 if TYPE_CHECKING:
@@ -32,11 +32,20 @@ class MappedTable(Strict):
     fields: dict[Identifier, str] = Field(min_length=1)  # column -> what it means, for the person
     key: Identifier | None = None  # the row's id; needed with media_column, to say which row a file is of
     media_column: Identifier | None = None
+    # Columns that hold the lowercase hex SHA-256 of a value instead of the value.
+    hashed: dict[Identifier, Literal["prompt", "ip_address"]] = Field(default_factory=dict)
+    hash_absent_when: dict[Identifier, ColumnEquals] = Field(default_factory=dict)  # rows that may have no hash
 
     @model_validator(mode="after")
     def _media_has_key(self) -> Self:
         if self.media_column and not self.key:
             raise ValueError("media_column needs key, the column that says which row a file belongs to")
+        unknown = sorted((set(self.hashed) | set(self.hash_absent_when)) - set(self.fields))
+        if unknown:
+            raise ValueError(f"hashed and hash_absent_when name columns that are not among the fields: "
+                             f"{', '.join(unknown)}")
+        if set(self.hash_absent_when) - set(self.hashed):
+            raise ValueError("hash_absent_when names a column that hashed does not declare")
         return self
 
 
@@ -71,6 +80,15 @@ class DataMap(Strict):
             if repeated:
                 raise ValueError(f"each {attribute} appears once; repeated: {', '.join(repeated)}")
         return categories
+
+    def hashed_columns(self, kind: str) -> list[tuple[str, str]]:
+        """(table, column) of every column declared to hold a hash of KIND (prompt, ip_address)."""
+        return [(entry.table, column) for entry in self.categories
+                for column, hashed in entry.hashed.items() if hashed == kind]
+
+    def hash_absent_when(self, table: str, column: str) -> ColumnEquals | None:
+        entry = next((entry for entry in self.categories if entry.table == table), None)
+        return entry.hash_absent_when.get(column) if entry else None
 
     @property
     def file_categories(self) -> list[str]:

@@ -24,6 +24,16 @@ def policy_dir() -> Path:
     return include_dir() / "policy"
 
 
+def expectations_dir() -> Path:
+    """The GX expectation suites, one JSON file per suite, that data_quality_checks runs."""
+    return Path(os.environ.get("GOVERNANCE_EXPECTATIONS_DIR", PROJECT_ROOT / "expectations"))
+
+
+def canaries_file() -> Path:
+    """Canary prompts: known text whose raw form must appear nowhere, and whose hash must."""
+    return include_dir() / "canaries" / "prompts.txt"
+
+
 APP_DB_CONN_ID = os.environ.get("GOVERNANCE_DB_CONN_ID", "app_db")
 AWS_CONN_ID = os.environ.get("GOVERNANCE_AWS_CONN_ID", "aws_default")
 

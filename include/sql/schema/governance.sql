@@ -150,6 +150,27 @@ CREATE TABLE IF NOT EXISTS governance.dq_results (
     created_at     timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS dq_results_run_idx ON governance.dq_results (run_id);
+-- Where a result points (table and column of the app schema, or a bucket), the batch it read
+-- (`scope`: full, or the key range of an incremental night), and, when GX could not evaluate the
+-- check, the error's class and SQLSTATE (never its message, which can quote a value).
+-- sample_keys: up to 1,000 offending rows, each {"key": {...}, "value_sha256": ...}.
+ALTER TABLE governance.dq_results ADD COLUMN IF NOT EXISTS check_name text;
+ALTER TABLE governance.dq_results ADD COLUMN IF NOT EXISTS table_name text;
+ALTER TABLE governance.dq_results ADD COLUMN IF NOT EXISTS column_name text;
+ALTER TABLE governance.dq_results ADD COLUMN IF NOT EXISTS scope jsonb NOT NULL DEFAULT '{}'::jsonb;
+ALTER TABLE governance.dq_results ADD COLUMN IF NOT EXISTS error jsonb;
+
+-- The incremental nights of data_quality_checks: per suite and table, the highest key that a
+-- successful run validated. The next night reads only keys above it; a weekly full run reads all.
+CREATE TABLE IF NOT EXISTS governance.dq_watermarks (
+    suite       text NOT NULL,
+    table_name  text NOT NULL,
+    key_column  text NOT NULL,
+    high_key    bigint NOT NULL,
+    run_id      text NOT NULL,
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (suite, table_name)
+);
 
 -- One row per rule (or erasure) per run of every deleting workflow: the shared run lifecycle
 -- (governance.lifecycle). Counts are a jsonb object of named counters, added to in the same

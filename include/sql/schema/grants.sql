@@ -35,6 +35,7 @@ BEGIN
         GRANT SELECT, INSERT ON governance.archive_subjects TO governance_workflow;
         GRANT SELECT, INSERT, DELETE ON governance.archive_retained TO governance_workflow;
         GRANT SELECT, INSERT, UPDATE ON governance.dsr_requests TO governance_workflow;
+        GRANT SELECT, INSERT, UPDATE ON governance.dq_watermarks TO governance_workflow;
     END IF;
 END
 $$;

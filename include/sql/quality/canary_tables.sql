@@ -1,0 +1,6 @@
+-- The canary prompts of this run, in session-local tables that only this connection sees (the
+-- GX data source shares it): their hashes, and one regular expression that matches any of their
+-- texts. The raw texts never leave this session.
+CREATE TEMP TABLE IF NOT EXISTS dq_canary_hashes (sha256 text PRIMARY KEY);
+CREATE TEMP TABLE IF NOT EXISTS dq_canary_pattern (pattern text NOT NULL);
+TRUNCATE dq_canary_hashes, dq_canary_pattern;

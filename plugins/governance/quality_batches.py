@@ -1,0 +1,376 @@
+"""The batches that the data-quality suites validate: one session-local view per check and table.
+
+Each expectation of a suite names, in `meta.batch`, the kind of batch it checks; each kind below
+builds its views from the policy files and the catalog, so that a new table or column is checked
+with no change here. A view exposes the rows' key columns, the columns its expectations read,
+and `offending_sha256`, the SHA-256 of the value a finding is about: a finding names the value by
+that hash, never by the value. The views are temporary, on the connection GX validates with, so
+that nothing is created in the database and two runs never see each other's.
+
+A view over a table with a single integer key reads, on an incremental night, only the keys above
+the table's watermark (governance.dq_watermarks) and up to the highest key when the batch was
+built; a full run reads every key up to it. Both record the highest key, which becomes the next
+watermark once the batch passed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from psycopg import sql
+
+from governance.db import sql_text
+from governance.policy import Period
+from governance.purge_sql import RuleStatements
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from governance.data_map import DataMap
+    from governance.policy import Loaded, RetentionPolicy
+
+log = logging.getLogger(__name__)
+
+SHA256_HEX = "^[0-9a-f]{64}$"
+INTEGER_TYPES = ("bigint", "integer", "smallint")
+LISTING_PAGE = 1000  # keys per COPY into the media listing: one S3 page
+
+_IPV4_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_IPV4 = rf"{_IPV4_OCTET}(\.{_IPV4_OCTET}){{3}}"
+_H = "[0-9A-Fa-f]{1,4}"
+_IPV6 = "|".join((
+    rf"({_H}:){{7}}{_H}",
+    rf"({_H}:){{6}}{_IPV4}",  # full form with an embedded IPv4
+    rf"({_H}:){{1,7}}:",
+    rf"({_H}:){{1,6}}:{_H}",
+    rf"({_H}:){{1,5}}(:{_H}){{1,2}}",
+    rf"({_H}:){{1,4}}(:{_H}){{1,3}}",
+    rf"({_H}:){{1,3}}(:{_H}){{1,4}}",
+    rf"({_H}:){{1,2}}(:{_H}){{1,5}}",
+    rf"{_H}:(:{_H}){{1,6}}",
+    rf":(:{_H}){{1,7}}",
+    rf"::(ffff(:0{{1,4}})?:)?{_IPV4}",  # ::ffff:192.0.2.1, ::192.0.2.1
+    rf"({_H}:){{1,4}}:{_IPV4}",  # 64:ff9b::192.0.2.1
+))
+# An address as a token of its own: not inside a longer run of letters, digits, dots or colons,
+# and not a version number right after a product name ("Chrome/124.0.0.0"). An IPv6 address may
+# carry a zone id ("fe80::1%eth0"). PostgreSQL's regular expressions (ARE) have lookbehind.
+IP_LITERAL = (rf"(?<![0-9A-Za-z.:_-])(?<![A-Za-z]/)({_IPV4}|({_IPV6})(%[0-9A-Za-z._~-]+)?)"
+              r"(?![0-9A-Za-z:_-])(?!\.[0-9])")
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """Where an incremental batch stops: the next night starts above `high_key`."""
+
+    table_name: str
+    key_column: str
+    high_key: int
+
+
+@dataclass
+class Batch:
+    """One view to validate, and what its findings point at."""
+
+    kind: str
+    view: str
+    table: str  # "app.generations", "s3://bucket", "governance.archive_manifests"
+    keys: list[tuple[str, str]]  # the view's key columns and their SQL types
+    column: str | None = None  # the column its findings are about, when there is one
+    label: str | None = None  # which instance, when a table has several (a rule's name)
+    scope: dict[str, Any] = field(default_factory=lambda: {"mode": "full"})
+    watermark: Watermark | None = None
+    detail_columns: tuple[str, ...] = ()  # further view columns a finding's rows show (found_in)
+
+    @property
+    def target(self) -> str:
+        where = f"{self.table}.{self.column}" if self.column else self.table
+        return f"{self.label}: {where}" if self.label else where
+
+
+@dataclass
+class BatchContext:
+    """What the builders need: the suite's connection (GX's), the policy and the run."""
+
+    conn: psycopg.Connection
+    suite: str
+    meta: dict[str, Any]
+    retention: Loaded[RetentionPolicy]
+    data_map: DataMap
+    run_cutoff: datetime
+    full_scan: bool
+    watermarks: Callable[[str], int | None]  # table name -> this suite's watermark
+    s3: Any = None
+    media_bucket: str | None = None
+    canaries: list[str] = field(default_factory=list)
+    _views: int = 0
+
+    @property
+    def schema(self) -> str:
+        return self.retention.model.database_schema
+
+    def view_name(self, kind: str) -> str:
+        self._views += 1
+        return f"dq_{self._views:03d}_{kind}"
+
+    def create_view(self, name: str, view: str, **parts: sql.Composable) -> None:
+        statement = sql.SQL(sql_text(f"quality/{name}.sql")).format(view=sql.Identifier(view), **parts)
+        self.conn.execute(statement)
+
+    def primary_key(self, table: str) -> list[tuple[str, str]]:
+        rows = self.conn.execute(sql_text("quality/primary_key.sql"), {"table": f'"{self.schema}"."{table}"'})
+        return [(name, kind) for name, kind in rows.fetchall()]
+
+    def bound(self, table: str, keys: list[tuple[str, str]]) -> tuple[sql.Composable, dict[str, Any],
+                                                                       Watermark | None]:
+        """The batch's key range on this run, its description, and the watermark it leads to."""
+        if len(keys) != 1 or keys[0][1] not in INTEGER_TYPES:
+            return sql.SQL("TRUE"), {"mode": "full", "why": "no single integer key"}, None
+        key = keys[0][0]
+        high = self.conn.execute(sql.SQL(sql_text("quality/max_key.sql")).format(
+            key=sql.Identifier(key), table=sql.Identifier(self.schema, table))).fetchone()[0]
+        if high is None:
+            return sql.SQL("FALSE"), {"mode": "full", "why": "the table is empty"}, None
+        qualified = f"{self.schema}.{table}"
+        low = None if self.full_scan else self.watermarks(qualified)
+        through = sql.SQL("t.{} <= {}").format(sql.Identifier(key), sql.Literal(high))
+        watermark = Watermark(qualified, key, int(high))
+        if low is None:
+            return through, {"mode": "full", "key": key, "through": int(high)}, watermark
+        after = sql.SQL("t.{} > {}").format(sql.Identifier(key), sql.Literal(low))
+        return (sql.SQL("{} AND {}").format(after, through),
+                {"mode": "incremental", "key": key, "after": int(low), "through": int(high)}, watermark)
+
+    def text_columns(self) -> dict[str, list[str]]:
+        columns: dict[str, list[str]] = {}
+        for table, column in self.conn.execute(sql_text("quality/text_columns.sql"), {"schema": self.schema}):
+            columns.setdefault(table, []).append(column)
+        return columns
+
+
+def _keys_sql(keys: list[tuple[str, str]]) -> sql.Composable:
+    return sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(name)) for name, _ in keys)
+
+
+# -- the kinds --------------------------------------------------------------------------------------
+
+def _hash_columns(hashed: str) -> Callable[[BatchContext], list[Batch]]:
+    def build(ctx: BatchContext) -> list[Batch]:
+        batches = []
+        for table, column in ctx.data_map.hashed_columns(hashed):
+            keys = ctx.primary_key(table)
+            bound, scope, watermark = ctx.bound(table, keys)
+            view = ctx.view_name(f"{hashed}_hash")
+            exempt = ctx.data_map.hash_absent_when(table, column)
+            absent = (sql.SQL("t.{} IS NOT DISTINCT FROM {}").format(sql.Identifier(exempt.column),
+                                                                     sql.Literal(exempt.equals))
+                      if exempt else sql.SQL("FALSE"))
+            ctx.create_view("hash_column", view, keys=_keys_sql(keys), column=sql.Identifier(column),
+                            table=sql.Identifier(ctx.schema, table), bound=bound, absent=absent)
+            batches.append(Batch("", view, f"{ctx.schema}.{table}", keys, column=column, scope=scope,
+                                 watermark=watermark))
+        return batches
+
+    return build
+
+
+def _text_scan(ctx: BatchContext, kind: str, condition: Callable[[sql.Composable], sql.Composable],
+               allowed: Iterable[str] = ()) -> list[Batch]:
+    """One view per table over all its text columns, each tested with `condition`."""
+    allowed = set(allowed)
+    batches = []
+    for table, columns in ctx.text_columns().items():
+        columns = [c for c in columns if f"{table}.{c}" not in allowed]
+        keys = ctx.primary_key(table)
+        if not columns or not keys:
+            if columns:
+                log.warning("%s: %s.%s has no primary key; it is not scanned", ctx.suite, ctx.schema, table)
+            continue
+        found_in, found_sha = [], []
+        for column in columns:
+            value = sql.SQL("t.{}::text").format(sql.Identifier(column))
+            when = condition(value)
+            found_in.append(sql.SQL("WHEN {} THEN {}").format(when, sql.Literal(column)))
+            found_sha.append(sql.SQL("WHEN {} THEN encode(sha256(convert_to({}, 'UTF8')), 'hex')").format(when, value))
+        bound, scope, watermark = ctx.bound(table, keys)
+        view = ctx.view_name(kind)
+        ctx.create_view("text_scan", view, keys=_keys_sql(keys), found_in=sql.SQL(" ").join(found_in),
+                        found_sha256=sql.SQL(" ").join(found_sha), table=sql.Identifier(ctx.schema, table),
+                        bound=bound)
+        batches.append(Batch("", view, f"{ctx.schema}.{table}", keys, scope=scope, watermark=watermark,
+                             detail_columns=("found_in",)))
+    return batches
+
+
+def canary_pattern(canaries: list[str]) -> str:
+    """One PostgreSQL regular expression that matches any canary's text, literally."""
+    return "|".join(re.sub(r"([\\^$.|?*+()\[\]{}])", r"\\\1", text) for text in canaries)
+
+
+def _canary_text(ctx: BatchContext) -> list[Batch]:
+    _stage_canaries(ctx)
+    # A cheap test first: every canary has a space, so a value without one (a hash, a code, a
+    # key) is passed over without running the regular expression.
+    prefilter = all(" " in text for text in ctx.canaries)
+
+    def condition(value: sql.Composable) -> sql.Composable:
+        match = sql.SQL("{} ~ (SELECT pattern FROM dq_canary_pattern)").format(value)
+        return sql.SQL("(strpos({}, ' ') > 0 AND {})").format(value, match) if prefilter else match
+
+    return _text_scan(ctx, "canary_text", condition)
+
+
+def _stage_canaries(ctx: BatchContext) -> None:
+    if not ctx.canaries:
+        raise ValueError("no canary prompts: the canary scan needs include/canaries/prompts.txt")
+    ctx.conn.execute(sql_text("quality/canary_tables.sql"))
+    with ctx.conn.cursor() as cur:
+        with cur.copy("COPY dq_canary_hashes (sha256) FROM STDIN") as copy:
+            for digest in sorted({hashlib.sha256(text.encode()).hexdigest() for text in ctx.canaries}):
+                copy.write_row((digest,))
+        cur.execute("INSERT INTO dq_canary_pattern (pattern) VALUES (%s)", (canary_pattern(ctx.canaries),))
+
+
+def _canary_hashes(ctx: BatchContext) -> list[Batch]:
+    table, column = str(ctx.meta["canary_hashes_in"]).split(".")
+    if not ctx.canaries:
+        raise ValueError("no canary prompts: the canary check needs include/canaries/prompts.txt")
+    keys = ctx.primary_key(table)
+    view = ctx.view_name("canary_hashes")
+    ctx.create_view("canary_hash_present", view, keys=_keys_sql(keys), table=sql.Identifier(ctx.schema, table),
+                    column=sql.Identifier(column))
+    return [Batch("", view, f"{ctx.schema}.{table}", keys, column=column)]
+
+
+def _prompt_named_columns(ctx: BatchContext) -> list[Batch]:
+    declared = [f"{table}.{column}" for kind in ("prompt", "ip_address")
+                for table, column in ctx.data_map.hashed_columns(kind)]
+    allowed = sorted({*declared, *ctx.meta.get("allowed_columns", [])})
+    view = ctx.view_name("prompt_named_columns")
+    ctx.create_view("named_like", view, schema=sql.Literal(ctx.schema),
+                    pattern=sql.Literal(ctx.meta["prompt_like_names"]), allowed=sql.Literal(allowed))
+    return [Batch("", view, ctx.schema, [("table_name", "text"), ("column_name", "text")])]
+
+
+def _ip_literals(ctx: BatchContext) -> list[Batch]:
+    def condition(value: sql.Composable) -> sql.Composable:
+        # Every address has a dot or a colon: the cheap test spares the expression most values.
+        return sql.SQL("((strpos({v}, '.') > 0 OR strpos({v}, ':') > 0) AND {v} ~ {pattern})").format(
+            v=value, pattern=sql.Literal(IP_LITERAL))
+
+    return _text_scan(ctx, "ip_literals", condition, allowed=ctx.meta.get("allowed_columns", []))
+
+
+def _overdue_rows(ctx: BatchContext) -> list[Batch]:
+    from psycopg import ClientCursor
+
+    grace = Period.parse(str(ctx.meta.get("grace_period", "P0D")))
+    cutoff = grace.before(ctx.run_cutoff)
+    policy = ctx.retention.model
+    batches = []
+    for rule in policy.rules:
+        statements = RuleStatements(policy, rule, cutoff)
+        keys = ctx.primary_key(rule.table)
+        # A view takes no parameters: the cutoffs and values (never personal data) are inlined.
+        due = ClientCursor(ctx.conn).mogrify(statements.due, statements.params)
+        view = ctx.view_name("overdue")
+        ctx.create_view("overdue", view, keys=_keys_sql(keys), table=statements.table, due=sql.SQL(due),
+                        held=statements.held)
+        batches.append(Batch("", view, f"{ctx.schema}.{rule.table}", keys, label=f"rule {rule.name}",
+                             scope={"mode": "full", "cutoff": cutoff.isoformat(),
+                                    "grace_period": str(ctx.meta.get("grace_period", "P0D"))}))
+    return batches
+
+
+def _orphan_rows(ctx: BatchContext) -> list[Batch]:
+    subject = ctx.retention.model.subject
+    tables = [row[0] for row in ctx.conn.execute(sql_text("policy/tables_with_column.sql"),
+                                                 {"schema": ctx.schema, "column": subject.key})]
+    batches = []
+    for table in tables:
+        keys = ctx.primary_key(table)
+        if table == subject.table or not keys:
+            continue
+        view = ctx.view_name("orphans")
+        ctx.create_view("orphans", view, keys=_keys_sql(keys), table=sql.Identifier(ctx.schema, table),
+                        subject_column=sql.Identifier(subject.key),
+                        subject_table=sql.Identifier(ctx.schema, subject.table), subject_key=sql.Identifier(subject.key))
+        batches.append(Batch("", view, f"{ctx.schema}.{table}", keys, column=subject.key))
+    return batches
+
+
+def media_tables(policy: RetentionPolicy) -> dict[tuple[str, str], str | None]:
+    """(table, media column) -> the column that marks its media deleted, for every table the policy
+    says holds media."""
+    found: dict[tuple[str, str], str | None] = {}
+    for rule in policy.rules:
+        if rule.media_column:
+            marker = rule.marker_column if rule.action == "delete_media" else None
+            found[(rule.table, rule.media_column)] = found.get((rule.table, rule.media_column)) or marker
+        for step in rule.cascade:
+            if step.media_column:
+                found.setdefault((step.table, step.media_column), None)
+    return found
+
+
+def _media_orphans(ctx: BatchContext) -> list[Batch]:
+    from governance.storage import chunks, list_keys
+
+    ctx.conn.execute(sql_text("quality/media_listing.sql"))
+    listed = 0
+    with ctx.conn.cursor() as cur:
+        for page in chunks(list_keys(ctx.s3, ctx.media_bucket), LISTING_PAGE):
+            with cur.copy("COPY dq_media_objects (object_key) FROM STDIN") as copy:
+                for key in page:
+                    copy.write_row((key,))
+            listed += len(page)
+    live = []
+    for (table, media_column), marker in media_tables(ctx.retention.model).items():
+        needed = sql.SQL("t.{} IS NULL").format(sql.Identifier(marker)) if marker else sql.SQL("TRUE")
+        live.append(sql.SQL(sql_text("quality/media_live.sql")).format(
+            table=sql.Identifier(ctx.schema, table), media_column=sql.Identifier(media_column), still_needed=needed))
+    view = ctx.view_name("media_orphans")
+    ctx.create_view("media_orphans", view, live=sql.SQL(" OR ").join(live) if live else sql.SQL("FALSE"))
+    return [Batch("", view, f"s3://{ctx.media_bucket}", [("object_key", "text")],
+                  scope={"mode": "full", "objects_listed": listed})]
+
+
+def _archive_objects(ctx: BatchContext) -> list[Batch]:
+    from governance.quality_objects import check_archive_objects
+
+    low = None if ctx.full_scan else ctx.watermarks("governance.archive_manifests")
+    high, checked = check_archive_objects(ctx.conn, ctx.s3, ctx.retention.model, read_bytes_after=low,
+                                          read_all_bytes=low is None)
+    view = ctx.view_name("archive_objects")
+    ctx.create_view("archive_objects", view)
+    scope = ({"mode": "full"} if low is None else {"mode": "incremental", "bytes_read_after": low}) | checked
+    watermark = Watermark("governance.archive_manifests", "manifest_id", high) if high is not None else None
+    return [Batch("", view, "governance.archive_manifests", [("manifest_id", "bigint")], scope=scope,
+                  watermark=watermark)]
+
+
+BUILDERS: dict[str, Callable[[BatchContext], list[Batch]]] = {
+    "prompt_hashes": _hash_columns("prompt"),
+    "prompt_named_columns": _prompt_named_columns,
+    "canary_text": _canary_text,
+    "canary_hashes": _canary_hashes,
+    "ip_hashes": _hash_columns("ip_address"),
+    "ip_literals": _ip_literals,
+    "overdue_rows": _overdue_rows,
+    "orphan_rows": _orphan_rows,
+    "media_orphans": _media_orphans,
+    "archive_objects": _archive_objects,
+}
+
+
+def build_batches(ctx: BatchContext, kind: str) -> list[Batch]:
+    batches = BUILDERS[kind](ctx)
+    for batch in batches:
+        batch.kind = kind
+    return batches
