@@ -124,25 +124,26 @@ def load_suite(name: str, directory: Path | None = None) -> Suite:
     items = document.get("expectations")
     if not isinstance(items, list) or not items:
         raise SuiteFileError(f"{where}: 'expectations' must be a non-empty list")
-    expectations = []
-    for index, item in enumerate(items):
-        at = f"{where}: expectations[{index}]"
-        meta = item.get("meta", {}) if isinstance(item, dict) else None
-        if not isinstance(meta, dict) or not isinstance(item.get("type"), str):
-            raise SuiteFileError(f"{at}: needs 'type' and a 'meta' object")
-        if meta.get("batch") not in BUILDERS:
-            raise SuiteFileError(f"{at}: meta.batch {meta.get('batch')!r} is not one of {', '.join(BUILDERS)}")
-        for text in ("check", "explain"):
-            if not isinstance(meta.get(text), str) or not meta[text].strip():
-                raise SuiteFileError(f"{at}: meta.{text} must say in words what the expectation checks")
-        if meta.get("severity", "fail") not in SEVERITIES:
-            raise SuiteFileError(f"{at}: meta.severity must be one of {', '.join(SEVERITIES)}")
-        kwargs = item.get("kwargs", {})
-        if not isinstance(kwargs, dict):
-            raise SuiteFileError(f"{at}: 'kwargs' must be an object")
-        expectations.append(Expectation(item["type"], kwargs, meta["batch"], meta["check"], meta["explain"],
-                                        meta.get("severity", "fail")))
+    expectations = [_expectation(f"{where}: expectations[{index}]", item) for index, item in enumerate(items)]
     return Suite(name, document.get("meta", {}), tuple(expectations), hashlib.sha256(raw).hexdigest())
+
+
+def _expectation(at: str, item: Any) -> Expectation:
+    meta = item.get("meta", {}) if isinstance(item, dict) else None
+    if not isinstance(meta, dict) or not isinstance(item.get("type"), str):
+        raise SuiteFileError(f"{at}: needs 'type' and a 'meta' object")
+    if meta.get("batch") not in BUILDERS:
+        raise SuiteFileError(f"{at}: meta.batch {meta.get('batch')!r} is not one of {', '.join(BUILDERS)}")
+    for text in ("check", "explain"):
+        if not isinstance(meta.get(text), str) or not meta[text].strip():
+            raise SuiteFileError(f"{at}: meta.{text} must say in words what the expectation checks")
+    if meta.get("severity", "fail") not in SEVERITIES:
+        raise SuiteFileError(f"{at}: meta.severity must be one of {', '.join(SEVERITIES)}")
+    kwargs = item.get("kwargs", {})
+    if not isinstance(kwargs, dict):
+        raise SuiteFileError(f"{at}: 'kwargs' must be an object")
+    return Expectation(item["type"], kwargs, meta["batch"], meta["check"], meta["explain"],
+                       meta.get("severity", "fail"))
 
 
 def load_canaries(path: Path | None = None) -> list[str]:
@@ -258,7 +259,11 @@ class GreatExpectations:
         from sqlalchemy.pool import StaticPool
 
         self.gx = gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
         self.context = gx.get_context(mode="ephemeral")
+        # No progress bars: in a task log they are hundreds of lines of noise.
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
         info = conn.info
         # The URL names the server for GX's records; connections come from `creator`, this one.
         url = f"postgresql+psycopg://{info.user}@{info.host}:{info.port}/{info.dbname}"

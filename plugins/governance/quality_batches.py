@@ -300,7 +300,8 @@ def _orphan_rows(ctx: BatchContext) -> list[Batch]:
         view = ctx.view_name("orphans")
         ctx.create_view("orphans", view, keys=_keys_sql(keys), table=sql.Identifier(ctx.schema, table),
                         subject_column=sql.Identifier(subject.key),
-                        subject_table=sql.Identifier(ctx.schema, subject.table), subject_key=sql.Identifier(subject.key))
+                        subject_table=sql.Identifier(ctx.schema, subject.table),
+                        subject_key=sql.Identifier(subject.key))
         batches.append(Batch("", view, f"{ctx.schema}.{table}", keys, column=subject.key))
     return batches
 

@@ -14,7 +14,7 @@ from scripts.seeding.prompts import CANARY_COUNT, canary_prompts, sha256_hex
 from scripts.seeding.schema import KEYS, Table
 from scripts.seeding.vocabulary import COUNTRIES, CURRENCY, PRICE_MINOR, USER_AGENTS
 
-INJECTIONS = ("raw_prompts", "raw_ips", "overdue", "prohibited_media", "unregistered_recipient")
+INJECTIONS = ("raw_prompts", "raw_ips", "overdue", "prohibited_media", "unregistered_recipient", "raw_prompt_in_text")
 INJECT_COUNT = 5
 INJECT_ID_BASE = 9_000_000_000
 INJECT_ID_BLOCK = 1_000_000
@@ -176,12 +176,23 @@ def _inject_unregistered_recipient(j: Injection) -> None:
                   processor=UNREGISTERED_PROCESSOR, violation=True)
 
 
+def _inject_raw_prompt_in_text(j: Injection) -> None:
+    j.description = ("raw canary prompt text in a column no one expects to hold prompts: "
+                     "usage_events.event_type, where a client logged the prompt it sent")
+    texts = canary_prompts()
+    host = j.host()
+    for i in range(INJECT_COUNT):
+        j.usage_event(host, created=j.days_ago(1 + i), violation=True)
+        j.rows["usage_events"][-1]["event_type"] = f"generate_image: {texts[(7 * i + 3) % CANARY_COUNT]}"
+
+
 INJECTORS = {
     "raw_prompts": _inject_raw_prompts,
     "raw_ips": _inject_raw_ips,
     "overdue": _inject_overdue,
     "prohibited_media": _inject_prohibited_media,
     "unregistered_recipient": _inject_unregistered_recipient,
+    "raw_prompt_in_text": _inject_raw_prompt_in_text,
 }
 
 
