@@ -2,6 +2,7 @@
 benchmark prints ratios against a baseline measured in the same run).
 
     python -m benchmarks            full size (1M generations seeded; a 5M-row purge; 5M moderation events archived;
+                                    the no_raw_prompts suite on 10M generations;
                                     an export of a person with 100,000 generations)
     python -m benchmarks --quick    a tenth of the size, for a smoke check
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks import bench_archive, bench_dsr_export, bench_purge, bench_seed
+from benchmarks import bench_archive, bench_dsr_export, bench_purge, bench_quality, bench_seed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,7 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     archive_status = bench_archive.main(["--events", str(archive_events)])
     print("\n== data-subject export: one person's bundle vs a raw COPY of their rows ==", flush=True)
     export_status = bench_dsr_export.main(["--generations", str(10_000 if args.quick else 100_000)])
-    return seed_status or purge_status or archive_status or export_status
+    print("\n== data-quality checks: the no_raw_prompts suite vs a hand-written query ==", flush=True)
+    quality_status = bench_quality.main(["--generations", str(1_000_000 if args.quick else 10_000_000)])
+    return seed_status or purge_status or archive_status or export_status or quality_status
 
 
 if __name__ == "__main__":
