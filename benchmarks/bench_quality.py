@@ -34,7 +34,7 @@ for _path in (ROOT / "plugins", ROOT):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from benchmarks.bench_purge import _drop_databases, _dsn, _environment  # noqa: E402  (sys.path above)
+from benchmarks.bench_purge import _drop_databases, _environment  # noqa: E402  (sys.path above)
 
 DB = "bench_quality"
 USERS = 100_000
@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         suite_seconds, outcome = _timed(lambda: suite("bench-full", True))
         hand_again, _ = _timed(lambda: conn.execute(HAND_WRITTEN).fetchone()[0])
         baseline = min(hand_seconds, hand_again)
-        assert count == 0 and not outcome.failed, outcome.failure_message()
+        assert count == 0, count
+        assert not outcome.failed, outcome.failure_message()
         ratio = suite_seconds / baseline
         print(f"hand-written regex count: {baseline:.2f} s (runs {hand_seconds:.2f}, {hand_again:.2f} s)")
         print(f"no_raw_prompts suite, full scan: {suite_seconds:.2f} s; ratio {ratio:.2f} "

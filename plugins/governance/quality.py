@@ -104,9 +104,6 @@ class Suite:
     def kinds(self) -> list[str]:
         return list(dict.fromkeys(expectation.batch for expectation in self.expectations))
 
-    def of_kind(self, kind: str) -> list[Expectation]:
-        return [expectation for expectation in self.expectations if expectation.batch == kind]
-
 
 def load_suite(name: str, directory: Path | None = None) -> Suite:
     """Read and check expectations/NAME.json; a bad file raises SuiteFileError naming what is wrong."""
@@ -168,22 +165,30 @@ class CheckResult:
     sample: list[dict[str, Any]] = field(default_factory=list)
     error: dict[str, Any] | None = None
     result_id: int | None = None
+    checked_column: str | None = None  # the view column the expectation reads
+    found_nothing: bool = False  # a check that must find something (the canaries' hashes) found nothing
+
+    @property
+    def column(self) -> str | None:
+        return self.batch.column_of(self.checked_column)
 
     @property
     def target(self) -> str:
-        return self.batch.target
+        return self.batch.target(self.column)
 
     def summary(self) -> str:
         if self.error:
             return (f"'{self.check}' could not be checked on {self.target} ({self.error['class']}"
                     f"{', SQLSTATE ' + self.error['sqlstate'] if self.error.get('sqlstate') else ''})")
+        if self.found_nothing:
+            return f"'{self.check}' failed on {self.target}: none found"
         rows = "row" if self.unexpected_count == 1 else "rows"
         return f"'{self.check}' failed on {self.target}: {self.unexpected_count} {rows}"
 
     def as_dict(self) -> dict[str, Any]:
         return {"result_id": self.result_id, "suite": self.suite, "check": self.check,
                 "expectation": self.expectation, "target": self.target, "table": self.batch.table,
-                "column": self.batch.column, "success": self.success, "severity": self.severity,
+                "column": self.column, "success": self.success, "severity": self.severity,
                 "unexpected_count": self.unexpected_count, "sampled": len(self.sample),
                 "scope": self.batch.scope, "error": self.error, "explain": self.explain}
 
@@ -341,12 +346,9 @@ class SuiteRun:
                                    self.run_cutoff, self.full_scan, self._watermark, s3=self.s3,
                                    media_bucket=self.media_bucket, canaries=self.canaries)
             engine = GreatExpectations(gx_conn)
-            batches = []
-            for kind in self.suite.kinds():
-                built = build_batches(context, kind)
-                log.info("%s: %d batch(es) of %s: %s", self.suite.name, len(built), kind,
-                         ", ".join(f"{b.target} ({_scope_words(b.scope)})" for b in built) or "none")
-                batches += built
+            batches = build_batches(context, self.suite.kinds())
+            log.info("%s: %d batches: %s", self.suite.name, len(batches),
+                     "; ".join(f"{b.target(b.column)} ({_scope_words(b.scope)})" for b in batches) or "none")
             for batch in batches:
                 outcome.results += self._validate(engine, gx_conn, batch)
             outcome.data_docs = self._data_docs(engine)
@@ -364,13 +366,13 @@ class SuiteRun:
         return int(row[0]) if row else None
 
     def _validate(self, engine: GreatExpectations, gx_conn: psycopg.Connection, batch: Batch) -> list[CheckResult]:
-        expectations = self.suite.of_kind(batch.kind)
+        expectations = [e for e in self.suite.expectations if e.batch in batch.kinds]
         first = engine.validate(batch, expectations, "BOOLEAN_ONLY", f"{self.suite.name}.{batch.view}")
         results = []
         for expectation, outcome in zip(expectations, first, strict=True):
             results.append(CheckResult(self.suite.name, expectation.check, expectation.type, expectation.explain,
                                        expectation.severity, batch, bool(outcome.success),
-                                       error=error_of(outcome.exception_info)))
+                                       error=error_of(outcome.exception_info), checked_column=expectation.column))
         failed = [(expectation, result) for expectation, result in zip(expectations, results, strict=True)
                   if not result.success and not result.error]
         if failed:
@@ -389,13 +391,14 @@ class SuiteRun:
         if expectation.maps_rows:
             result.unexpected_count = int(detail.get("unexpected_count") or 0)
             keys = _index_rows(detail.get("partial_unexpected_index_list") or [], [k for k, _ in batch.keys])
-            result.sample = _sample(gx_conn, batch, keys)
+            result.sample = _sample(gx_conn, batch, keys, batch.hash_column_for(expectation.column))
         else:
             observed = detail.get("observed_value")
-            expected = expectation.kwargs.get("value", 0)
-            result.unexpected_count = abs(int(observed) - int(expected)) if isinstance(observed, int) else 0
-            if int(expected) == 0:  # the view lists what must not be there
-                result.sample = _sample(gx_conn, batch, None)
+            if int(expectation.kwargs.get("value", 0)) == 0:  # the view lists what must not be there
+                result.unexpected_count = int(observed) if isinstance(observed, int) else 0
+                result.sample = _sample(gx_conn, batch, None, batch.hash_column_for(None))
+            else:  # the view must find something, and found nothing
+                result.found_nothing = True
 
     def _data_docs(self, engine: GreatExpectations) -> list[str]:
         if self.publish_docs is None:
@@ -416,7 +419,7 @@ class SuiteRun:
                 result.result_id = self.conn.execute(sql_text("quality/record_result.sql"), {
                     "run_id": self.run_id, "suite": self.suite.name, "expectation": result.expectation,
                     "check_name": result.check, "target": result.target, "table_name": result.batch.table,
-                    "column_name": result.batch.column, "success": result.success, "severity": result.severity,
+                    "column_name": result.column, "success": result.success, "severity": result.severity,
                     "unexpected_count": result.unexpected_count, "sample_keys": Jsonb(result.sample),
                     "scope": Jsonb(result.batch.scope), "error": Jsonb(result.error) if result.error else None,
                 }).fetchone()[0]
@@ -464,7 +467,8 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def _sample(gx_conn: psycopg.Connection, batch: Batch, keys: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+def _sample(gx_conn: psycopg.Connection, batch: Batch, keys: list[dict[str, Any]] | None,
+            hash_column: str) -> list[dict[str, Any]]:
     """The rows' keys and the SHA-256 of their offending value (from the view), up to SAMPLE_LIMIT."""
     from psycopg import sql
     from psycopg.types.json import Jsonb
@@ -472,7 +476,7 @@ def _sample(gx_conn: psycopg.Connection, batch: Batch, keys: list[dict[str, Any]
     names = [name for name, _ in batch.keys]
     columns = sql.SQL(", ").join([*(sql.Identifier(n) for n in names),
                                   *(sql.Identifier(c) for c in batch.detail_columns),
-                                  sql.Identifier("offending_sha256")])
+                                  sql.Identifier(hash_column)])
     order = sql.SQL(", ").join(sql.Identifier(n) for n in names)
     if keys is None:
         statement = sql.SQL("SELECT {} FROM {} ORDER BY {} LIMIT {}").format(

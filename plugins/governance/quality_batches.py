@@ -78,7 +78,6 @@ class Watermark:
 class Batch:
     """One view to validate, and what its findings point at."""
 
-    kind: str
     view: str
     table: str  # "app.generations", "s3://bucket", "governance.archive_manifests"
     keys: list[tuple[str, str]]  # the view's key columns and their SQL types
@@ -87,10 +86,20 @@ class Batch:
     scope: dict[str, Any] = field(default_factory=lambda: {"mode": "full"})
     watermark: Watermark | None = None
     detail_columns: tuple[str, ...] = ()  # further view columns a finding's rows show (found_in)
+    kinds: set[str] = field(default_factory=set)  # the kinds of expectation this view serves
+    value_hashes: dict[str, str] = field(default_factory=dict)  # checked column -> column of its values' SHA-256
+    columns_checked: dict[str, str] = field(default_factory=dict)  # view column -> the table's column it checks
 
-    @property
-    def target(self) -> str:
-        where = f"{self.table}.{self.column}" if self.column else self.table
+    def hash_column_for(self, column: str | None) -> str:
+        """The view column that holds the SHA-256 of the value an expectation on `column` is about."""
+        return self.value_hashes.get(column or "", "offending_sha256")
+
+    def column_of(self, checked: str | None) -> str | None:
+        """The table's column a finding on view column `checked` is about."""
+        return self.columns_checked.get(checked or "", self.column if not self.columns_checked else None)
+
+    def target(self, column: str | None) -> str:
+        where = f"{self.table}.{column}" if column else self.table
         return f"{self.label}: {where}" if self.label else where
 
 
@@ -160,51 +169,70 @@ def _keys_sql(keys: list[tuple[str, str]]) -> sql.Composable:
 
 # -- the kinds --------------------------------------------------------------------------------------
 
-def _hash_columns(hashed: str) -> Callable[[BatchContext], list[Batch]]:
-    def build(ctx: BatchContext) -> list[Batch]:
-        batches = []
-        for table, column in ctx.data_map.hashed_columns(hashed):
-            keys = ctx.primary_key(table)
-            bound, scope, watermark = ctx.bound(table, keys)
-            view = ctx.view_name(f"{hashed}_hash")
-            exempt = ctx.data_map.hash_absent_when(table, column)
-            absent = (sql.SQL("t.{} IS NOT DISTINCT FROM {}").format(sql.Identifier(exempt.column),
-                                                                     sql.Literal(exempt.equals))
-                      if exempt else sql.SQL("FALSE"))
-            ctx.create_view("hash_column", view, keys=_keys_sql(keys), column=sql.Identifier(column),
-                            table=sql.Identifier(ctx.schema, table), bound=bound, absent=absent)
-            batches.append(Batch("", view, f"{ctx.schema}.{table}", keys, column=column, scope=scope,
-                                 watermark=watermark))
-        return batches
-
-    return build
+def _absent(ctx: BatchContext, table: str, column: str) -> sql.Composable:
+    exempt = ctx.data_map.hash_absent_when(table, column)
+    if not exempt:
+        return sql.SQL("FALSE")
+    return sql.SQL("t.{} IS NOT DISTINCT FROM {}").format(sql.Identifier(exempt.column), sql.Literal(exempt.equals))
 
 
-def _text_scan(ctx: BatchContext, kind: str, condition: Callable[[sql.Composable], sql.Composable],
-               allowed: Iterable[str] = ()) -> list[Batch]:
-    """One view per table over all its text columns, each tested with `condition`."""
+def _column_scans(ctx: BatchContext, wanted: set[str], *, hash_kind: str, hash_batch: str, scan_batch: str,
+                  condition: Callable[[sql.Composable], sql.Composable] | None,
+                  allowed: Iterable[str] = ()) -> list[Batch]:
+    """One view per table, read in one pass: its declared hash column (format, and presence unless a row may
+    have none) and all its text columns, each tested with `condition` (found_in names the first that matches).
+
+    GX validates every expectation on a view in one query, so a table is read once per suite, not once per
+    check or column."""
     allowed = set(allowed)
+    declared: dict[str, list[str]] = {}
+    if hash_batch in wanted:
+        for table, column in ctx.data_map.hashed_columns(hash_kind):
+            declared.setdefault(table, []).append(column)
+    scanned = ctx.text_columns() if scan_batch in wanted and condition else {}
     batches = []
-    for table, columns in ctx.text_columns().items():
-        columns = [c for c in columns if f"{table}.{c}" not in allowed]
+    for table in sorted(set(declared) | set(scanned)):
         keys = ctx.primary_key(table)
-        if not columns or not keys:
-            if columns:
-                log.warning("%s: %s.%s has no primary key; it is not scanned", ctx.suite, ctx.schema, table)
+        if not keys:
+            log.warning("%s: %s.%s has no primary key; it is not checked", ctx.suite, ctx.schema, table)
             continue
-        found_in, found_sha = [], []
-        for column in columns:
-            value = sql.SQL("t.{}::text").format(sql.Identifier(column))
-            when = condition(value)
-            found_in.append(sql.SQL("WHEN {} THEN {}").format(when, sql.Literal(column)))
-            found_sha.append(sql.SQL("WHEN {} THEN encode(sha256(convert_to({}, 'UTF8')), 'hex')").format(when, value))
+        columns = [c for c in scanned.get(table, []) if f"{table}.{c}" not in allowed]
+        hashes = declared.get(table, [])
         bound, scope, watermark = ctx.bound(table, keys)
-        view = ctx.view_name(kind)
-        ctx.create_view("text_scan", view, keys=_keys_sql(keys), found_in=sql.SQL(" ").join(found_in),
-                        found_sha256=sql.SQL(" ").join(found_sha), table=sql.Identifier(ctx.schema, table),
-                        bound=bound)
-        batches.append(Batch("", view, f"{ctx.schema}.{table}", keys, scope=scope, watermark=watermark,
-                             detail_columns=("found_in",)))
+        # A second declared hash column of the same table gets a view of its own.
+        for index, hashed in enumerate(hashes or [None]):
+            parts: list[sql.Composable] = []
+            kinds, value_hashes = set(), {}
+            if hashed:
+                value = sql.SQL("t.{}").format(sql.Identifier(hashed))
+                parts += [sql.SQL("{} AS hashed_value").format(value),
+                          sql.SQL("encode(sha256(convert_to({}::text, 'UTF8')), 'hex') AS hashed_value_sha256").format(
+                              value),
+                          sql.SQL("CASE WHEN {} IS NULL AND NOT ({}) THEN 'missing' END AS hash_missing").format(
+                              value, _absent(ctx, table, hashed))]
+                kinds.add(hash_batch)
+                value_hashes["hashed_value"] = "hashed_value_sha256"
+            if columns and index == 0:
+                found_in, found_sha = [], []
+                for column in columns:
+                    text = sql.SQL("t.{}::text").format(sql.Identifier(column))
+                    when = condition(text)
+                    found_in.append(sql.SQL("WHEN {} THEN {}").format(when, sql.Literal(column)))
+                    found_sha.append(sql.SQL("WHEN {} THEN encode(sha256(convert_to({}, 'UTF8')), 'hex')").format(
+                        when, text))
+                parts += [sql.SQL("CASE {} END AS found_in").format(sql.SQL(" ").join(found_in)),
+                          sql.SQL("CASE {} END AS found_in_sha256").format(sql.SQL(" ").join(found_sha))]
+                kinds.add(scan_batch)
+                value_hashes["found_in"] = "found_in_sha256"
+            if not kinds:
+                continue
+            view = ctx.view_name(hash_kind)
+            ctx.create_view("column_scan", view, keys=_keys_sql(keys), checked=sql.SQL(", ").join(parts),
+                            table=sql.Identifier(ctx.schema, table), bound=bound)
+            batches.append(Batch(view, f"{ctx.schema}.{table}", keys, column=hashed, scope=scope,
+                                 watermark=watermark, kinds=kinds, value_hashes=value_hashes,
+                                 columns_checked={"hashed_value": hashed, "hash_missing": hashed} if hashed else {},
+                                 detail_columns=("found_in",) if "found_in" in value_hashes else ()))
     return batches
 
 
@@ -213,17 +241,20 @@ def canary_pattern(canaries: list[str]) -> str:
     return "|".join(re.sub(r"([\\^$.|?*+()\[\]{}])", r"\\\1", text) for text in canaries)
 
 
-def _canary_text(ctx: BatchContext) -> list[Batch]:
-    _stage_canaries(ctx)
-    # A cheap test first: every canary has a space, so a value without one (a hash, a code, a
-    # key) is passed over without running the regular expression.
-    prefilter = all(" " in text for text in ctx.canaries)
+def _prompt_columns(ctx: BatchContext, wanted: set[str]) -> list[Batch]:
+    condition = None
+    if "canary_text" in wanted:
+        _stage_canaries(ctx)
+        # A cheap test first: every canary has a space, so a value without one (a hash, a code, a key) is
+        # passed over without running the regular expression.
+        prefilter = all(" " in text for text in ctx.canaries)
 
-    def condition(value: sql.Composable) -> sql.Composable:
-        match = sql.SQL("{} ~ (SELECT pattern FROM dq_canary_pattern)").format(value)
-        return sql.SQL("(strpos({}, ' ') > 0 AND {})").format(value, match) if prefilter else match
+        def condition(value: sql.Composable) -> sql.Composable:
+            match = sql.SQL("{} ~ (SELECT pattern FROM dq_canary_pattern)").format(value)
+            return sql.SQL("(strpos({}, ' ') > 0 AND {})").format(value, match) if prefilter else match
 
-    return _text_scan(ctx, "canary_text", condition)
+    return _column_scans(ctx, wanted, hash_kind="prompt", hash_batch="prompt_hashes", scan_batch="canary_text",
+                         condition=condition)
 
 
 def _stage_canaries(ctx: BatchContext) -> None:
@@ -245,7 +276,7 @@ def _canary_hashes(ctx: BatchContext) -> list[Batch]:
     view = ctx.view_name("canary_hashes")
     ctx.create_view("canary_hash_present", view, keys=_keys_sql(keys), table=sql.Identifier(ctx.schema, table),
                     column=sql.Identifier(column))
-    return [Batch("", view, f"{ctx.schema}.{table}", keys, column=column)]
+    return [Batch(view, f"{ctx.schema}.{table}", keys, column=column)]
 
 
 def _prompt_named_columns(ctx: BatchContext) -> list[Batch]:
@@ -255,16 +286,17 @@ def _prompt_named_columns(ctx: BatchContext) -> list[Batch]:
     view = ctx.view_name("prompt_named_columns")
     ctx.create_view("named_like", view, schema=sql.Literal(ctx.schema),
                     pattern=sql.Literal(ctx.meta["prompt_like_names"]), allowed=sql.Literal(allowed))
-    return [Batch("", view, ctx.schema, [("table_name", "text"), ("column_name", "text")])]
+    return [Batch(view, ctx.schema, [("table_name", "text"), ("column_name", "text")])]
 
 
-def _ip_literals(ctx: BatchContext) -> list[Batch]:
+def _ip_columns(ctx: BatchContext, wanted: set[str]) -> list[Batch]:
     def condition(value: sql.Composable) -> sql.Composable:
         # Every address has a dot or a colon: the cheap test spares the expression most values.
         return sql.SQL("((strpos({v}, '.') > 0 OR strpos({v}, ':') > 0) AND {v} ~ {pattern})").format(
             v=value, pattern=sql.Literal(IP_LITERAL))
 
-    return _text_scan(ctx, "ip_literals", condition, allowed=ctx.meta.get("allowed_columns", []))
+    return _column_scans(ctx, wanted, hash_kind="ip_address", hash_batch="ip_hashes", scan_batch="ip_literals",
+                         condition=condition, allowed=ctx.meta.get("allowed_columns", []))
 
 
 def _overdue_rows(ctx: BatchContext) -> list[Batch]:
@@ -282,7 +314,7 @@ def _overdue_rows(ctx: BatchContext) -> list[Batch]:
         view = ctx.view_name("overdue")
         ctx.create_view("overdue", view, keys=_keys_sql(keys), table=statements.table, due=sql.SQL(due),
                         held=statements.held)
-        batches.append(Batch("", view, f"{ctx.schema}.{rule.table}", keys, label=f"rule {rule.name}",
+        batches.append(Batch(view, f"{ctx.schema}.{rule.table}", keys, label=f"rule {rule.name}",
                              scope={"mode": "full", "cutoff": cutoff.isoformat(),
                                     "grace_period": str(ctx.meta.get("grace_period", "P0D"))}))
     return batches
@@ -302,7 +334,7 @@ def _orphan_rows(ctx: BatchContext) -> list[Batch]:
                         subject_column=sql.Identifier(subject.key),
                         subject_table=sql.Identifier(ctx.schema, subject.table),
                         subject_key=sql.Identifier(subject.key))
-        batches.append(Batch("", view, f"{ctx.schema}.{table}", keys, column=subject.key))
+        batches.append(Batch(view, f"{ctx.schema}.{table}", keys, column=subject.key))
     return batches
 
 
@@ -338,7 +370,7 @@ def _media_orphans(ctx: BatchContext) -> list[Batch]:
             table=sql.Identifier(ctx.schema, table), media_column=sql.Identifier(media_column), still_needed=needed))
     view = ctx.view_name("media_orphans")
     ctx.create_view("media_orphans", view, live=sql.SQL(" OR ").join(live) if live else sql.SQL("FALSE"))
-    return [Batch("", view, f"s3://{ctx.media_bucket}", [("object_key", "text")],
+    return [Batch(view, f"s3://{ctx.media_bucket}", [("object_key", "text")],
                   scope={"mode": "full", "objects_listed": listed})]
 
 
@@ -352,26 +384,35 @@ def _archive_objects(ctx: BatchContext) -> list[Batch]:
     ctx.create_view("archive_objects", view)
     scope = ({"mode": "full"} if low is None else {"mode": "incremental", "bytes_read_after": low}) | checked
     watermark = Watermark("governance.archive_manifests", "manifest_id", high) if high is not None else None
-    return [Batch("", view, "governance.archive_manifests", [("manifest_id", "bigint")], scope=scope,
+    return [Batch(view, "governance.archive_manifests", [("manifest_id", "bigint")], scope=scope,
                   watermark=watermark)]
 
 
-BUILDERS: dict[str, Callable[[BatchContext], list[Batch]]] = {
-    "prompt_hashes": _hash_columns("prompt"),
-    "prompt_named_columns": _prompt_named_columns,
-    "canary_text": _canary_text,
-    "canary_hashes": _canary_hashes,
-    "ip_hashes": _hash_columns("ip_address"),
-    "ip_literals": _ip_literals,
-    "overdue_rows": _overdue_rows,
-    "orphan_rows": _orphan_rows,
-    "media_orphans": _media_orphans,
-    "archive_objects": _archive_objects,
+def _one_kind(build: Callable[[BatchContext], list[Batch]]) -> Callable[[BatchContext, set[str]], list[Batch]]:
+    return lambda ctx, wanted: build(ctx)
+
+
+# Kinds that share a builder share its views: each table is read once for all of them.
+BUILDERS: dict[str, Callable[[BatchContext, set[str]], list[Batch]]] = {
+    "prompt_hashes": _prompt_columns,
+    "canary_text": _prompt_columns,
+    "prompt_named_columns": _one_kind(_prompt_named_columns),
+    "canary_hashes": _one_kind(_canary_hashes),
+    "ip_hashes": _ip_columns,
+    "ip_literals": _ip_columns,
+    "overdue_rows": _one_kind(_overdue_rows),
+    "orphan_rows": _one_kind(_orphan_rows),
+    "media_orphans": _one_kind(_media_orphans),
+    "archive_objects": _one_kind(_archive_objects),
 }
 
 
-def build_batches(ctx: BatchContext, kind: str) -> list[Batch]:
-    batches = BUILDERS[kind](ctx)
-    for batch in batches:
-        batch.kind = kind
+def build_batches(ctx: BatchContext, kinds: list[str]) -> list[Batch]:
+    """The batches for these kinds of expectation, each builder run once for all the kinds it serves."""
+    batches = []
+    for build in dict.fromkeys(BUILDERS[kind] for kind in kinds):
+        served = {kind for kind in kinds if BUILDERS[kind] is build}
+        for batch in build(ctx, served):
+            batch.kinds = batch.kinds or served
+            batches.append(batch)
     return batches

@@ -129,3 +129,38 @@ def verdict(summary: Mapping[str, Any] | None) -> None:
             f"{summary['failed_checks']} data-quality check(s) failed"
             f"{'; suites that did not run: ' + ', '.join(not_run) if not_run else ''}"
             f". The failed suite tasks' logs name each check; the report: {summary['reports'][-1]}")
+
+
+def remediate_findings(context: Mapping[str, Any]) -> dict[str, Any]:
+    """Act on each finding of the form; publish what was done (or, in a dry run, would be)."""
+    from governance.data_map import load_data_map
+    from governance.policy import load_retention_policy
+    from governance.quality_remediation import WORKFLOW as REMEDIATION
+    from governance.quality_remediation import remediate
+
+    params = context["params"]
+    ids = params.get("result_ids") or []
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) and i > 0
+                                                       for i in ids):
+        raise InvalidRunParameters(f"result_ids: {ids!r} must be a non-empty list of finding ids (result_id in "
+                                   "governance.dq_results, named in the failed task's log and the report)")
+    dry = params.get("dry_run", True)
+    if not isinstance(dry, bool):
+        raise InvalidRunParameters(f"dry_run: {dry!r} must be true or false")
+    run_id = context["run_id"]
+    cutoff = run_cutoff(context)
+    with task_errors("data-quality remediation", "remediate"), app_database() as conn:
+        data_map = load_data_map(retention=load_retention_policy()).model
+        done = [remediate(conn, data_map, result_id, dry_run=dry, run_id=run_id) for result_id in sorted(set(ids))]
+        for item in done:
+            log.info("finding %d (%s, %s): %s%s, %d row(s): %s", item.result_id, item.suite, item.target,
+                     "would be " if dry and item.action == "hashed_in_place" else "", item.action, item.rows, item.why)
+        document = {"workflow": REMEDIATION, "run_id": run_id, "dry_run": dry,
+                    "findings": [item.as_dict() for item in done],
+                    "rows_hashed": sum(item.rows for item in done if item.action == "hashed_in_place")}
+        keys = publish_document(conn, s3_client(), workflow=REMEDIATION, run_id=run_id,
+                                report_type="data_quality_remediation",
+                                prefix=report_prefix(REMEDIATION, cutoff.date(), run_id), document=document,
+                                template="data_quality_remediation.html.j2",
+                                summary={"dry_run": dry, "findings": len(done), "rows_hashed": document["rows_hashed"]})
+    return {"dry_run": dry, "findings": [item.as_dict() for item in done], "reports": keys}
