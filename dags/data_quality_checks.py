@@ -34,7 +34,7 @@ from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, Trigge
 
 from governance.airflow.assets import ARCHIVAL_COMPLETED, PURGE_COMPLETED
 from governance.airflow.dag_defaults import RUN_TIMEOUT, START_DATE, default_args
-from governance.quality import SUITES
+from governance.airflow.quality_tasks import SUITES
 
 
 @dag(

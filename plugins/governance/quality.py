@@ -496,7 +496,8 @@ def _sample(gx_conn: psycopg.Connection, batch: Batch, keys: list[dict[str, Any]
     for row in rows:
         entry: dict[str, Any] = {"key": {n: _plain(v) for n, v in zip(names, row, strict=False)}}
         for offset, column in enumerate(batch.detail_columns, start=len(names)):
-            entry[column] = row[offset]
+            if row[offset] is not None:  # a view shared by several checks: found_in only for the scan's
+                entry[column] = row[offset]
         if row[-1] is not None:
             entry["value_sha256"] = row[-1]
         sample.append(entry)

@@ -42,3 +42,23 @@ def test_a_raw_prompt_fails_its_suite_and_the_run_naming_the_check_never_the_pro
                          for key in list_keys(s3, buckets.reports))
     assert "prompt hash is a SHA-256" in everything
     assert RAW_PROMPT not in everything
+
+    # The remediation, from the finding's id: the form's default (no ids) is refused with a message ...
+    refused = airflow_dags_test(airflow_env, "data_quality_remediation", CUTOFF.isoformat())
+    assert refused.returncode != 0
+    assert "result_ids: [] must be a non-empty list of finding ids" in refused.stdout + refused.stderr
+    # ... a preview changes nothing; the real run hashes the prompt in place, with a ledger entry.
+    result_id = conn.execute("SELECT result_id FROM governance.dq_results WHERE NOT success").fetchone()[0]
+    for dry_run in ("true", "false"):
+        done = airflow_dags_test(airflow_env, "data_quality_remediation", CUTOFF.isoformat(), "-c",
+                                 f'{{"result_ids": [{result_id}], "dry_run": {dry_run}}}')
+        assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+        assert RAW_PROMPT not in done.stdout + done.stderr
+        conn.rollback()
+        stored = conn.execute("SELECT prompt_hash FROM app.generations WHERE generation_id = %s",
+                              (planted,)).fetchone()[0].strip()
+        assert stored == (RAW_PROMPT if dry_run == "true" else hashlib.sha256(RAW_PROMPT.encode()).hexdigest())
+    assert conn.execute("SELECT count(*) FROM governance.audit_ledger WHERE action = 'dq_hashed_in_place'"
+                        ).fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM governance.report_index WHERE report_type = 'data_quality_remediation'"
+                        ).fetchone()[0] == 4  # a JSON and an HTML report per run

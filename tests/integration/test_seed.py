@@ -253,6 +253,14 @@ def _raw_prompts(conn, s3, bucket, entry):
         assert all(text in canaries for _, text in rows)
 
 
+def _raw_prompt_in_text(conn, s3, bucket, entry):
+    """Canary prompt text inside usage_events.event_type, on exactly the announced rows."""
+    canaries = seeder.canary_prompts()
+    rows = conn.execute("SELECT event_id, event_type FROM app.usage_events WHERE event_type LIKE '% %'").fetchall()
+    assert {key for key, _ in rows} == set(entry["violations"]["usage_events"])
+    assert all(any(text.endswith(canary) for canary in canaries) for _, text in rows)
+
+
 def _raw_ips(conn, s3, bucket, entry):
     rows = conn.execute("SELECT session_id, rtrim(ip_hash) FROM app.sessions WHERE ip_hash !~ %s", (HEX,)).fetchall()
     assert {key for key, _ in rows} == set(entry["violations"]["sessions"])
@@ -301,6 +309,7 @@ INJECTION_CHECKS = {
     "overdue": _overdue,
     "prohibited_media": _prohibited_media,
     "unregistered_recipient": _unregistered_recipient,
+    "raw_prompt_in_text": _raw_prompt_in_text,
 }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from governance.airflow.connections import app_database, s3_client
 from governance.airflow.failures import task_errors
 from governance.airflow.runs import InvalidRunParameters, run_cutoff
+from governance.quality import SUITES
 from governance.reports import publish, publish_document, report_prefix
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ FULL_SCAN_WEEKDAY = 6  # Sunday (UTC): the weekly run reads every row, not only 
 
 def plan_checks(context: Mapping[str, Any]) -> dict[str, Any]:
     """Tonight's scan: full when the form asks for it or on the weekly day, else incremental."""
-    from governance.quality import SUITES, load_suite
+    from governance.quality import load_suite
 
     asked = context["params"].get("full_scan", False)
     if not isinstance(asked, bool):
