@@ -479,18 +479,17 @@ def _sample(gx_conn: psycopg.Connection, batch: Batch, keys: list[dict[str, Any]
                                   sql.Identifier(hash_column)])
     order = sql.SQL(", ").join(sql.Identifier(n) for n in names)
     if keys is None:
-        statement = sql.SQL("SELECT {} FROM {} ORDER BY {} LIMIT {}").format(
-            columns, sql.Identifier(batch.view), order, sql.Literal(SAMPLE_LIMIT))
+        statement = sql.SQL(sql_text("quality/sample_rows.sql")).format(
+            columns=columns, view=sql.Identifier(batch.view), order=order, limit=sql.Literal(SAMPLE_LIMIT))
         rows = gx_conn.execute(statement).fetchall()
     elif not keys:
         return []
     else:
-        record = sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(kind))
-                                    for n, kind in batch.keys)
-        statement = sql.SQL("SELECT {} FROM {} WHERE ({}) IN (SELECT {} FROM jsonb_to_recordset(%s) AS k({})) "
-                            "ORDER BY {}").format(
-            columns, sql.Identifier(batch.view), order,
-            sql.SQL(", ").join(sql.SQL("k.{}").format(sql.Identifier(n)) for n in names), record, order)
+        statement = sql.SQL(sql_text("quality/sample_keys.sql")).format(
+            columns=columns, view=sql.Identifier(batch.view), order=order,
+            key_fields=sql.SQL(", ").join(sql.SQL("k.{}").format(sql.Identifier(n)) for n in names),
+            key_types=sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(kind))
+                                         for n, kind in batch.keys))
         rows = gx_conn.execute(statement, (Jsonb([{n: _plain(k.get(n)) for n in names} for k in keys]),)).fetchall()
     sample = []
     for row in rows:

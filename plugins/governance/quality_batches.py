@@ -262,10 +262,10 @@ def _stage_canaries(ctx: BatchContext) -> None:
         raise ValueError("no canary prompts: the canary scan needs include/canaries/prompts.txt")
     ctx.conn.execute(sql_text("quality/canary_tables.sql"))
     with ctx.conn.cursor() as cur:
-        with cur.copy("COPY dq_canary_hashes (sha256) FROM STDIN") as copy:
+        with cur.copy(sql_text("quality/copy_canary_hashes.sql")) as copy:
             for digest in sorted({hashlib.sha256(text.encode()).hexdigest() for text in ctx.canaries}):
                 copy.write_row((digest,))
-        cur.execute("INSERT INTO dq_canary_pattern (pattern) VALUES (%s)", (canary_pattern(ctx.canaries),))
+        cur.execute(sql_text("quality/canary_pattern.sql"), {"pattern": canary_pattern(ctx.canaries)})
 
 
 def _canary_hashes(ctx: BatchContext) -> list[Batch]:
@@ -359,7 +359,7 @@ def _media_orphans(ctx: BatchContext) -> list[Batch]:
     listed = 0
     with ctx.conn.cursor() as cur:
         for page in chunks(list_keys(ctx.s3, ctx.media_bucket), LISTING_PAGE):
-            with cur.copy("COPY dq_media_objects (object_key) FROM STDIN") as copy:
+            with cur.copy(sql_text("quality/copy_media_objects.sql")) as copy:
                 for key in page:
                     copy.write_row((key,))
             listed += len(page)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -30,6 +31,7 @@ CAUGHT_BY = {"raw_prompts": {"no_raw_prompts"}, "raw_ips": {"hashed_ips"}, "over
              "prohibited_media": {"retention_compliance"}, "unregistered_recipient": set(),
              "raw_prompt_in_text": {"no_raw_prompts"}}
 INJECTED_FROM = 9_000_000_000
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def clean_up(workflow_url, s3, buckets, *, run_id="clean"):
@@ -260,3 +262,36 @@ def test_an_ip_address_in_any_form_is_found(conn, text):
 ])
 def test_text_that_only_looks_like_an_address_is_not(conn, text):
     assert not conn.execute("SELECT %s ~ %s", (text, IP_LITERAL)).fetchone()[0], text
+
+
+def test_a_check_the_database_cannot_evaluate_fails_recorded_by_error_class_never_by_message(
+    conn, s3, buckets, workflow_url, tmp_path
+):
+    """PostgreSQL's error text can quote a value: a check that errors is a failure with its class and SQLSTATE,
+    in the results and in the Data Docs, without the message."""
+    from governance.quality import load_suite
+
+    seed(conn, s3, scale=5, as_of=CUTOFF, media_bucket=None, put_media=False)
+    conn.commit()
+    document = json.loads((ROOT / "expectations" / "hashed_ips.json").read_text())
+    document["expectations"][0]["kwargs"]["regex"] = "^[0-9a-f{64}$"  # brackets not balanced: SQLSTATE 2201B
+    (tmp_path / "hashed_ips.json").write_text(json.dumps(document))
+    pages = []
+    retention = load_retention_policy()
+    with psycopg.connect(workflow_url, autocommit=True) as wf:
+        outcome = SuiteRun(lambda: psycopg.connect(workflow_url, autocommit=True), wf, retention,
+                           load_data_map(retention=retention).model, load_suite("hashed_ips", tmp_path), "dq-err",
+                           CUTOFF, True, canaries=load_canaries(),
+                           publish_docs=lambda found: pages.extend(found) or []).run()
+    errored = [r for r in outcome.results if r.error]
+    assert [(r.check, r.error) for r in errored] == [
+        ("IP hash is a SHA-256", {"class": "InvalidRegularExpression", "sqlstate": "2201B"})]
+    assert errored[0] in outcome.failed
+    assert "could not be checked on app.sessions.ip_hash (InvalidRegularExpression, SQLSTATE 2201B)" in \
+        outcome.failure_message()
+    conn.rollback()
+    recorded = json.dumps(conn.execute("SELECT json_agg(r) FROM governance.dq_results r").fetchone()[0])
+    docs = "".join(body.decode() for _, body in pages)
+    assert pages  # the Data Docs were written; GX renders no exception text in them, and the store was cleaned
+    for text in (recorded, docs):
+        assert "brackets" not in text  # PostgreSQL's message

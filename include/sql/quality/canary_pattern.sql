@@ -1,0 +1,1 @@
+INSERT INTO dq_canary_pattern (pattern) VALUES (%(pattern)s)
