@@ -56,6 +56,9 @@ SELECT g, 1 + g %% %(users)s, 'image',
 FROM generate_series(%(first)s, %(last)s) AS g
 """
 HAND_WRITTEN = "SELECT count(*) FROM app.generations WHERE prompt_hash !~ '^[0-9a-f]{64}$'"
+SAVE_WATERMARKS = "SELECT high_key, suite, table_name FROM governance.dq_watermarks"
+RESTORE_WATERMARK = "UPDATE governance.dq_watermarks SET high_key = %s WHERE suite = %s AND table_name = %s"
+NIGHT_REPEATS = 3
 
 
 def _timed(function) -> tuple[float, object]:
@@ -116,12 +119,21 @@ def main(argv: list[str] | None = None) -> int:
         new = max(1, n // 100)
 
         def night(first: int, run_id: str) -> float:
+            """The best of three runs of the same night: the watermark is set back before each."""
             conn.execute(LOAD_GENERATIONS, {"users": USERS, "first": first, "last": first + new - 1,
                                             "canary": hashlib.sha256(canaries[0].encode()).hexdigest()})
-            conn.execute("ANALYZE app.generations")
-            seconds, result = _timed(lambda: suite(run_id, False))
-            assert not result.failed, result.failure_message()
-            return seconds
+            conn.execute("VACUUM ANALYZE app.generations")
+            marks = conn.execute(SAVE_WATERMARKS).fetchall()
+            times = []
+            for attempt in range(NIGHT_REPEATS):
+                with conn.cursor() as cur:
+                    cur.executemany(RESTORE_WATERMARK, marks)
+                seconds, result = _timed(lambda attempt=attempt: suite(f"{run_id}-{attempt}", False))
+                assert not result.failed, result.failure_message()
+                scanned = next(r.batch for r in result.results if r.batch.table == "app.generations")
+                assert scanned.scope["mode"] == "incremental", scanned.scope
+                times.append(seconds)
+            return min(times)
 
         small = night(n + 1, "bench-night-1")
         conn.execute(LOAD_GENERATIONS, {"users": USERS, "first": n + new + 1, "last": 2 * n + new,
