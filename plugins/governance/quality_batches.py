@@ -15,9 +15,7 @@ watermark once the batch passed.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -236,11 +234,6 @@ def _column_scans(ctx: BatchContext, wanted: set[str], *, hash_kind: str, hash_b
     return batches
 
 
-def canary_pattern(canaries: list[str]) -> str:
-    """One PostgreSQL regular expression that matches any canary's text, literally."""
-    return "|".join(re.sub(r"([\\^$.|?*+()\[\]{}])", r"\\\1", text) for text in canaries)
-
-
 def _prompt_columns(ctx: BatchContext, wanted: set[str]) -> list[Batch]:
     condition = None
     if "canary_text" in wanted:
@@ -262,10 +255,10 @@ def _stage_canaries(ctx: BatchContext) -> None:
         raise ValueError("no canary prompts: the canary scan needs include/canaries/prompts.txt")
     ctx.conn.execute(sql_text("quality/canary_tables.sql"))
     with ctx.conn.cursor() as cur:
-        with cur.copy(sql_text("quality/copy_canary_hashes.sql")) as copy:
-            for digest in sorted({hashlib.sha256(text.encode()).hexdigest() for text in ctx.canaries}):
-                copy.write_row((digest,))
-        cur.execute(sql_text("quality/canary_pattern.sql"), {"pattern": canary_pattern(ctx.canaries)})
+        with cur.copy(sql_text("quality/copy_canary_texts.sql")) as copy:
+            for text in ctx.canaries:
+                copy.write_row((text,))
+        cur.execute(sql_text("quality/canary_pattern.sql"))
 
 
 def _canary_hashes(ctx: BatchContext) -> list[Batch]:
