@@ -212,7 +212,9 @@ class SuiteOutcome:
 
     def line(self) -> str:
         passed = sum(result.success for result in self.results)
-        scan = "full scan" if self.full_scan else "incremental"
+        incremental = any(r.batch.scope.get("mode") == "incremental" for r in self.results)
+        scan = ("full scan" if self.full_scan else "incremental" if incremental
+                else "incremental, but no watermark yet: whole tables")
         return (f"{self.suite} ({scan}): {passed} of {len(self.results)} checks passed"
                 f"{f', {len(self.failed)} failed' if self.failed else ''} in {self.seconds:.1f} s")
 
