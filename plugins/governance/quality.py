@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from governance import settings
 from governance.db import sql_text
 from governance.errors import GovernanceError, PermanentError
-from governance.quality_batches import BUILDERS, Batch, BatchContext, build_batches
+from governance.quality_batches import BUILDERS, Batch, BatchContext, build_batches, key_record
 
 if TYPE_CHECKING:
     import psycopg
@@ -488,10 +488,7 @@ def _sample(gx_conn: psycopg.Connection, batch: Batch, keys: list[dict[str, Any]
         return []
     else:
         statement = sql.SQL(sql_text("quality/sample_keys.sql")).format(
-            columns=columns, view=sql.Identifier(batch.view), order=order,
-            key_fields=sql.SQL(", ").join(sql.SQL("k.{}").format(sql.Identifier(n)) for n in names),
-            key_types=sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(n), sql.SQL(kind))
-                                         for n, kind in batch.keys))
+            columns=columns, view=sql.Identifier(batch.view), order=order, **key_record(batch.keys))
         rows = gx_conn.execute(statement, (Jsonb([{n: _plain(k.get(n)) for n in names} for k in keys]),)).fetchall()
     sample = []
     for row in rows:

@@ -131,8 +131,7 @@ class BatchContext:
         self.conn.execute(statement)
 
     def primary_key(self, table: str) -> list[tuple[str, str]]:
-        rows = self.conn.execute(sql_text("quality/primary_key.sql"), {"table": f'"{self.schema}"."{table}"'})
-        return [(name, kind) for name, kind in rows.fetchall()]
+        return primary_key(self.conn, self.schema, table)
 
     def bound(self, table: str, keys: list[tuple[str, str]]) -> tuple[sql.Composable, dict[str, Any],
                                                                        Watermark | None]:
@@ -161,7 +160,22 @@ class BatchContext:
         return columns
 
 
-def _keys_sql(keys: list[tuple[str, str]]) -> sql.Composable:
+def primary_key(conn: psycopg.Connection, schema: str, table: str) -> list[tuple[str, str]]:
+    """The table's primary key columns, in key order, with their SQL types."""
+    rows = conn.execute(sql_text("quality/primary_key.sql"), {"table": f'"{schema}"."{table}"'})
+    return [(name, kind) for name, kind in rows.fetchall()]
+
+
+def key_record(keys: list[tuple[str, str]]) -> dict[str, sql.Composable]:
+    """The parts of `WHERE (keys) IN (SELECT key_fields FROM jsonb_to_recordset(...) AS k(key_types))`, which
+    finds rows by keys given as JSON objects."""
+    return {"key_fields": sql.SQL(", ").join(sql.SQL("k.{}").format(sql.Identifier(name)) for name, _ in keys),
+            "key_types": sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind))
+                                            for name, kind in keys)}
+
+
+def key_columns(keys: list[tuple[str, str]]) -> sql.Composable:
+    """The key columns of the table aliased `t`."""
     return sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(name)) for name, _ in keys)
 
 
@@ -225,7 +239,7 @@ def _column_scans(ctx: BatchContext, wanted: set[str], *, hash_kind: str, hash_b
             if not kinds:
                 continue
             view = ctx.view_name(hash_kind)
-            ctx.create_view("column_scan", view, keys=_keys_sql(keys), checked=sql.SQL(", ").join(parts),
+            ctx.create_view("column_scan", view, keys=key_columns(keys), checked=sql.SQL(", ").join(parts),
                             table=sql.Identifier(ctx.schema, table), bound=bound)
             batches.append(Batch(view, f"{ctx.schema}.{table}", keys, column=hashed, scope=scope,
                                  watermark=watermark, kinds=kinds, value_hashes=value_hashes,
@@ -267,7 +281,7 @@ def _canary_hashes(ctx: BatchContext) -> list[Batch]:
         raise ValueError("no canary prompts: the canary check needs include/canaries/prompts.txt")
     keys = ctx.primary_key(table)
     view = ctx.view_name("canary_hashes")
-    ctx.create_view("canary_hash_present", view, keys=_keys_sql(keys), table=sql.Identifier(ctx.schema, table),
+    ctx.create_view("canary_hash_present", view, keys=key_columns(keys), table=sql.Identifier(ctx.schema, table),
                     column=sql.Identifier(column))
     return [Batch(view, f"{ctx.schema}.{table}", keys, column=column)]
 
@@ -305,7 +319,7 @@ def _overdue_rows(ctx: BatchContext) -> list[Batch]:
         # A view takes no parameters: the cutoffs and values (never personal data) are inlined.
         due = ClientCursor(ctx.conn).mogrify(statements.due, statements.params)
         view = ctx.view_name("overdue")
-        ctx.create_view("overdue", view, keys=_keys_sql(keys), table=statements.table, due=sql.SQL(due),
+        ctx.create_view("overdue", view, keys=key_columns(keys), table=statements.table, due=sql.SQL(due),
                         held=statements.held)
         batches.append(Batch(view, f"{ctx.schema}.{rule.table}", keys, label=f"rule {rule.name}",
                              scope={"mode": "full", "cutoff": cutoff.isoformat(),
@@ -323,7 +337,7 @@ def _orphan_rows(ctx: BatchContext) -> list[Batch]:
         if table == subject.table or not keys:
             continue
         view = ctx.view_name("orphans")
-        ctx.create_view("orphans", view, keys=_keys_sql(keys), table=sql.Identifier(ctx.schema, table),
+        ctx.create_view("orphans", view, keys=key_columns(keys), table=sql.Identifier(ctx.schema, table),
                         subject_column=sql.Identifier(subject.key),
                         subject_table=sql.Identifier(ctx.schema, subject.table),
                         subject_key=sql.Identifier(subject.key))

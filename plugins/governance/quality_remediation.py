@@ -24,6 +24,7 @@ from psycopg import sql
 from governance import ledger
 from governance.db import sql_text
 from governance.errors import PermanentError
+from governance.quality_batches import key_columns, key_record, primary_key
 
 if TYPE_CHECKING:
     import psycopg
@@ -67,15 +68,7 @@ def _statement(name: str, table: str, column: str, keys: list[tuple[str, str]]) 
     schema, _, relation = table.partition(".")
     return sql.SQL(sql_text(f"quality/{name}.sql")).format(
         table=sql.Identifier(schema, relation), column=sql.Identifier(column),
-        keys=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(k)) for k, _ in keys),
-        key_fields=sql.SQL(", ").join(sql.SQL("k.{}").format(sql.Identifier(k)) for k, _ in keys),
-        key_types=sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(k), sql.SQL(t)) for k, t in keys))
-
-
-def _primary_key(conn: psycopg.Connection, table: str) -> list[tuple[str, str]]:
-    schema, _, relation = table.partition(".")
-    rows = conn.execute(sql_text("quality/primary_key.sql"), {"table": f'"{schema}"."{relation}"'}).fetchall()
-    return [(name, kind) for name, kind in rows]
+        keys=key_columns(keys), **key_record(keys))
 
 
 def remediate(conn: psycopg.Connection, data_map: DataMap, result_id: int, *, dry_run: bool,
@@ -95,7 +88,7 @@ def remediate(conn: psycopg.Connection, data_map: DataMap, result_id: int, *, dr
         outcome.action = "left_to_the_purge"
         outcome.why = "the purge removes rows past their period on its next real run, with its own ledger entries"
     elif finding["expectation"] == HASH_FORMAT and outcome.target in declared:
-        keys = _primary_key(conn, table)
+        keys = primary_key(conn, *table.split(".", 1))
         params = {"keys": Jsonb([entry["key"] for entry in finding["sample_keys"]])}
         if dry_run:
             outcome.rows = conn.execute(_statement("unhashed_rows", table, column, keys), params).fetchone()[0]
