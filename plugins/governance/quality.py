@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from governance import settings
 from governance.db import sql_text
-from governance.errors import GovernanceError, PermanentError
+from governance.errors import PermanentError
 from governance.quality_batches import BUILDERS, Batch, BatchContext, build_batches, key_record
 
 if TYPE_CHECKING:
@@ -509,5 +509,5 @@ def results_of_run(conn: psycopg.Connection, run_id: str) -> Iterator[dict[str, 
         yield dict(zip(names, row, strict=True))
 
 
-__all__ = ["SUITES", "CheckResult", "DataQualityFailed", "GovernanceError", "Suite", "SuiteOutcome", "SuiteRun",
+__all__ = ["SUITES", "CheckResult", "DataQualityFailed", "Suite", "SuiteOutcome", "SuiteRun",
            "load_canaries", "load_suite", "results_of_run"]

@@ -22,6 +22,11 @@ WORKFLOW = "data_quality_checks"
 FULL_SCAN_WEEKDAY = 6  # Sunday (UTC): the weekly run reads every row, not only the new ones
 
 
+def docs_prefix(cutoff: datetime, run_id: str, suite: str) -> str:
+    """Where a suite's GX Data Docs go in the reports bucket."""
+    return f"{report_prefix(WORKFLOW, cutoff.date(), run_id)}/data_docs/{suite}"
+
+
 def plan_checks(context: Mapping[str, Any]) -> dict[str, Any]:
     """Tonight's scan: full when the form asks for it or on the weekly day, else incremental."""
     from governance.quality import load_suite
@@ -42,8 +47,6 @@ def plan_checks(context: Mapping[str, Any]) -> dict[str, Any]:
 
 def run_suite(suite: str, plan: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
     """Validate one suite; fail the task, naming each failed check, when it found anything."""
-    import psycopg
-
     from governance import settings
     from governance.data_map import load_data_map
     from governance.policy import load_retention_policy
@@ -51,7 +54,7 @@ def run_suite(suite: str, plan: Mapping[str, Any], context: Mapping[str, Any]) -
 
     run_id = context["run_id"]
     cutoff = datetime.fromisoformat(plan["run_cutoff"])
-    prefix = f"{report_prefix(WORKFLOW, cutoff.date(), run_id)}/data_docs/{suite}"
+    prefix = docs_prefix(cutoff, run_id, suite)
     with task_errors(f"suite {suite}", "validate"), app_database() as conn:
         s3 = s3_client()
         retention = load_retention_policy()
@@ -66,10 +69,7 @@ def run_suite(suite: str, plan: Mapping[str, Any], context: Mapping[str, Any]) -
                 keys.append(key)
             return keys
 
-        def connect() -> psycopg.Connection:
-            return app_database()
-
-        outcome = SuiteRun(connect, conn, retention, load_data_map(retention=retention).model, load_suite(suite),
+        outcome = SuiteRun(app_database, conn, retention, load_data_map(retention=retention).model, load_suite(suite),
                            run_id, cutoff, bool(plan["full_scan"]), s3=s3, media_bucket=settings.media_bucket(),
                            canaries=load_canaries(), publish_docs=publish_docs).run()
         if outcome.failed:
@@ -106,8 +106,7 @@ def write_report(plan: Mapping[str, Any] | None, context: Mapping[str, Any]) -> 
             "scan": plan["why"], "status": "failed" if failed or not_run else "passed",
             "checks": sum(s["checks"] for s in suites), "failed_checks": failed, "suites_not_run": not_run,
             "suites": suites,
-            "data_docs": [f"{report_prefix(WORKFLOW, cutoff.date(), run_id)}/data_docs/{s['suite']}/index.html"
-                          for s in suites if s["ran"]],
+            "data_docs": [f"{docs_prefix(cutoff, run_id, s['suite'])}/index.html" for s in suites if s["ran"]],
         }
         keys = publish_document(conn, s3, workflow=WORKFLOW, run_id=run_id, report_type="data_quality",
                                 prefix=report_prefix(WORKFLOW, cutoff.date(), run_id), document=document,
