@@ -70,7 +70,13 @@ def dsr_erasure():
         return register_request(context)
 
     @task
-    def erase(registered: dict, **context) -> dict:
+    def capture_transfers(registered: dict, **context) -> dict:
+        from governance.airflow.transfer_tasks import capture_transfers
+
+        return capture_transfers(context)
+
+    @task
+    def erase(captured: dict, **context) -> dict:
         from governance.airflow.dsr_tasks import run_erasure
 
         return run_erasure(context)
@@ -81,7 +87,8 @@ def dsr_erasure():
 
         return write_certificate(context)
 
-    certify(erase(register()))
+    # The person's transfers are counted (as aggregates) before the rows that record them go.
+    certify(erase(capture_transfers(register())))
 
 
 dsr_erasure()

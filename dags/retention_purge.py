@@ -26,6 +26,9 @@ the scheduler start a run for the last night at once. That run, like every sched
 **only previews until the deployment sets `GOVERNANCE_SCHEDULED_DELETES=enabled`**; then
 the nightly runs purge. From a shell: `airflow dags test retention_purge -c '{"dry_run": false}'`.
 
+**Transfers are counted first**: `capture_transfers` keeps the transfers recorded up to the
+cutoff as aggregates for `cross_border_transfer_report`; nothing is purged until it has.
+
 **Evidence**: ledger rows in `governance.audit_ledger`; a JSON and HTML report in the
 reports bucket under `retention_purge/<date>/<run>/`, indexed in `governance.report_index`.
 
@@ -107,6 +110,12 @@ RULES = [rule.name for rule in POLICY.model.rules_for("retention_purge")]
     },
 )
 def retention_purge():
+    @task
+    def capture_transfers(**context) -> dict:
+        from governance.airflow.transfer_tasks import capture_transfers
+
+        return capture_transfers(context)
+
     @task(retries=0)  # what the plan refuses, no retry fixes
     def plan(**context) -> list[dict]:
         from governance.airflow.purge_tasks import plan_purge
@@ -140,6 +149,7 @@ def retention_purge():
         mark_completed(summary)
 
     planned = plan()
+    capture_transfers() >> planned  # transfers are counted before anything that records them is deleted
     purged = purge.expand(item=planned)
     summary = report(planned)
     purged >> summary

@@ -3,9 +3,13 @@ governance.report_index with their SHA-256, so an auditor can find and verify ea
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
+import logging
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -16,10 +20,13 @@ from governance.db import sql_text
 if TYPE_CHECKING:
     import psycopg
 
+log = logging.getLogger(__name__)
+
 CONTENT_TYPES = {
     ".json": "application/json",
     ".html": "text/html; charset=utf-8",
     ".csv": "text/csv; charset=utf-8",
+    ".pdf": "application/pdf",
 }
 
 
@@ -54,6 +61,45 @@ def to_json_bytes(document: Any) -> bytes:
         raise TypeError(f"cannot put {type(value).__name__} in a report")
 
     return (json.dumps(document, indent=2, sort_keys=True, default=default, ensure_ascii=False) + "\n").encode()
+
+
+def to_csv_bytes(fields: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> bytes:
+    """CSV with a header row, in FIELDS order; None is empty, booleans are true/false, dates ISO. The
+    same rows give the same bytes."""
+
+    def cell(value: Any) -> Any:
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, datetime | date):
+            return value.isoformat()
+        return value
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(fields)
+    for row in rows:
+        unknown = set(row) - set(fields)
+        if unknown:
+            raise ValueError(f"CSV row has fields the header lacks: {', '.join(sorted(unknown))}")
+        writer.writerow([cell(row.get(name)) for name in fields])
+    return out.getvalue().encode()
+
+
+def html_to_pdf(html: bytes) -> bytes | None:
+    """The HTML printed to PDF by WeasyPrint (which fetches nothing: reports are self-contained), or None
+    where WeasyPrint or the Pango library it needs is missing."""
+    try:
+        from weasyprint import HTML
+    except (ImportError, OSError) as exc:
+        log.warning("no PDF: WeasyPrint cannot load (%s); install it and Pango (see the README)", type(exc).__name__)
+        return None
+    return HTML(string=html.decode(), url_fetcher=_no_fetching).write_pdf()
+
+
+def _no_fetching(url: str, *args: Any, **kwargs: Any) -> Any:
+    raise ValueError("reports are self-contained: nothing is fetched")
 
 
 def render_html(template_name: str, **context: Any) -> bytes:
@@ -104,12 +150,17 @@ def publish(conn: psycopg.Connection, s3: Any, *, workflow: str, run_id: str, re
 
 def publish_document(conn: psycopg.Connection, s3: Any, *, workflow: str, run_id: str, report_type: str,
                      prefix: str, document: dict[str, Any], template: str, summary: dict[str, Any],
-                     period_start: datetime | None = None, period_end: datetime | None = None) -> list[str]:
-    """Publish a report document as PREFIX/REPORT_TYPE.json and, rendered, as .html; returns the keys."""
-    bodies = {
-        f"{prefix}/{report_type}.json": to_json_bytes(document),
-        f"{prefix}/{report_type}.html": render_html(template, report=document),
-    }
+                     period_start: datetime | None = None, period_end: datetime | None = None,
+                     csv_table: tuple[Sequence[str], Sequence[Mapping[str, Any]]] | None = None,
+                     pdf: bool = False) -> list[str]:
+    """Publish a report document as PREFIX/REPORT_TYPE.json and, rendered, as .html; with `csv_table`
+    (fields, rows) also as .csv, and with `pdf` the same HTML printed as .pdf. Returns the keys."""
+    html = render_html(template, report=document)
+    bodies = {f"{prefix}/{report_type}.json": to_json_bytes(document), f"{prefix}/{report_type}.html": html}
+    if csv_table is not None:
+        bodies[f"{prefix}/{report_type}.csv"] = to_csv_bytes(*csv_table)
+    if pdf and (printed := html_to_pdf(html)) is not None:
+        bodies[f"{prefix}/{report_type}.pdf"] = printed
     for key, body in bodies.items():
         publish(conn, s3, workflow=workflow, run_id=run_id, report_type=report_type, object_key=key, body=body,
                 summary=summary, period_start=period_start, period_end=period_end)

@@ -14,7 +14,8 @@ from scripts.seeding.prompts import CANARY_COUNT, canary_prompts, sha256_hex
 from scripts.seeding.schema import KEYS, Table
 from scripts.seeding.vocabulary import COUNTRIES, CURRENCY, PRICE_MINOR, USER_AGENTS
 
-INJECTIONS = ("raw_prompts", "raw_ips", "overdue", "prohibited_media", "unregistered_recipient", "raw_prompt_in_text")
+INJECTIONS = ("raw_prompts", "raw_ips", "overdue", "prohibited_media", "unregistered_recipient", "raw_prompt_in_text",
+              "disclosure_without_basis")
 INJECT_COUNT = 5
 INJECT_ID_BASE = 9_000_000_000
 INJECT_ID_BLOCK = 1_000_000
@@ -103,6 +104,12 @@ class Injection:
             "amount_minor": int(PRICE_MINOR[where]), "currency": CURRENCY[where], "billing_country": country,
             "created_at": created}, **flags)
 
+    def disclosure(self, uid: int, *, disclosed: int, country: str = "DE", legal_basis: str = "GDPR art. 6(1)(c)",
+                   **flags: Any) -> int:
+        return self._add("disclosures", {
+            "disclosure_id": self.new_id(), "user_id": uid, "authority": "Bundeskriminalamt", "country": country,
+            "legal_basis": legal_basis, "disclosed_at": disclosed}, **flags)
+
     def tables(self) -> dict[str, Table]:
         return {name: Table.from_rows(name, rows) for name, rows in self.rows.items()}
 
@@ -186,6 +193,13 @@ def _inject_raw_prompt_in_text(j: Injection) -> None:
         j.rows["usage_events"][-1]["event_type"] = f"generate_image: {texts[(7 * i + 3) % CANARY_COUNT]}"
 
 
+def _inject_disclosure_without_basis(j: Injection) -> None:
+    j.description = "disclosures to a foreign authority with no recorded legal basis (an empty legal_basis)"
+    host = j.host()
+    for i in range(INJECT_COUNT):
+        j.disclosure(host, disclosed=j.days_ago(3 + i), legal_basis=" " * (i % 2), violation=True)
+
+
 INJECTORS = {
     "raw_prompts": _inject_raw_prompts,
     "raw_ips": _inject_raw_ips,
@@ -193,6 +207,7 @@ INJECTORS = {
     "prohibited_media": _inject_prohibited_media,
     "unregistered_recipient": _inject_unregistered_recipient,
     "raw_prompt_in_text": _inject_raw_prompt_in_text,
+    "disclosure_without_basis": _inject_disclosure_without_basis,
 }
 
 

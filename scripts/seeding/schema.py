@@ -39,8 +39,10 @@ SELECT user_id, 'litigation hold, matter ' || (user_id % 1000), 'legal@example.c
 FROM app.users
 WHERE user_id % 97 = 0 AND user_id < 9000000000
 """
+# The transfer captures describe the rows being replaced: they go too (the next capture backfills).
 TRUNCATE = ("TRUNCATE app.users, app.cookie_consents, app.sessions, app.usage_events, app.generations, app.uploads,"
-            " app.moderation_events, app.payments, app.disclosures, governance.legal_holds RESTART IDENTITY")
+            " app.moderation_events, app.payments, app.disclosures, governance.legal_holds,"
+            " governance.transfer_daily, governance.transfer_windows RESTART IDENTITY")
 
 
 @dataclass

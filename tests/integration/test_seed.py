@@ -303,6 +303,12 @@ def _unregistered_recipient(conn, s3, bucket, entry):
     assert set(processors) == set(entry["violations"]["payments"])
 
 
+def _disclosure_without_basis(conn, s3, bucket, entry):
+    """Disclosures whose legal basis is empty or blank, on exactly the announced rows."""
+    rows = column(conn, "SELECT disclosure_id FROM app.disclosures WHERE btrim(legal_basis) = ''")
+    assert set(rows) == set(entry["violations"]["disclosures"])
+
+
 INJECTION_CHECKS = {
     "raw_prompts": _raw_prompts,
     "raw_ips": _raw_ips,
@@ -310,6 +316,7 @@ INJECTION_CHECKS = {
     "prohibited_media": _prohibited_media,
     "unregistered_recipient": _unregistered_recipient,
     "raw_prompt_in_text": _raw_prompt_in_text,
+    "disclosure_without_basis": _disclosure_without_basis,
 }
 
 

@@ -269,3 +269,46 @@ BEGIN
     END IF;
 END
 $$;
+
+-- Cross-border transfers, counted before the purge or an erasure deletes the rows that record
+-- them (cross_border_transfer_report). A capture window is one run's look at the rows whose
+-- clock falls in [captured_from, captured_to): windows follow each other with no gap and no
+-- overlap, from the first one on. The first capture backfills from what is still in the
+-- database ('backfilled': rows deleted before it are not counted); later ones are 'captured'
+-- ahead of each purge.
+CREATE TABLE IF NOT EXISTS governance.transfer_windows (
+    window_id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    captured_from   timestamptz NOT NULL,
+    captured_to     timestamptz NOT NULL CHECK (captured_to > captured_from),
+    method          text NOT NULL CHECK (method IN ('captured', 'backfilled')),
+    run_id          text NOT NULL,
+    register_sha256 char(64) NOT NULL,
+    records         bigint NOT NULL CHECK (records >= 0),
+    captured_at     timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT transfer_windows_no_overlap EXCLUDE USING gist (tstzrange(captured_from, captured_to) WITH &&)
+);
+-- Aggregates only, never an id: per window, UTC day, recipient and source table, the records
+-- transferred, the destination countries and data categories the register gave them when they
+-- were captured, and a HyperLogLog sketch (precision 14) of their data subjects: each element
+-- is register index * 64 + rank, from a keyed hash of the subject. Sketches merge over any
+-- set of days; see docs/decisions/0011-transfer-capture.md.
+CREATE TABLE IF NOT EXISTS governance.transfer_daily (
+    window_id             bigint NOT NULL REFERENCES governance.transfer_windows ON DELETE CASCADE,
+    day                   date NOT NULL,
+    recipient             text NOT NULL,
+    registered            boolean NOT NULL,
+    source_table          text NOT NULL,
+    countries             char(2)[] NOT NULL CHECK (cardinality(countries) > 0),
+    data_categories       text[] NOT NULL,
+    records               bigint NOT NULL CHECK (records > 0),
+    records_without_basis bigint NOT NULL DEFAULT 0 CHECK (records_without_basis >= 0),
+    subject_sketch        integer[] NOT NULL,
+    PRIMARY KEY (window_id, day, recipient, source_table, countries)
+);
+CREATE INDEX IF NOT EXISTS transfer_daily_day_idx ON governance.transfer_daily (day);
+-- The same counts at the grain an auditor asks for: day x recipient x destination country x data
+-- category. A record carries several countries and categories: do not add records up across them.
+CREATE OR REPLACE VIEW governance.transfer_daily_by_country_category AS
+SELECT t.day, t.recipient, t.registered, country, data_category, sum(t.records) AS records
+FROM governance.transfer_daily AS t, unnest(t.countries) AS country, unnest(t.data_categories) AS data_category
+GROUP BY t.day, t.recipient, t.registered, country, data_category;

@@ -36,6 +36,10 @@ BEGIN
         GRANT SELECT, INSERT, DELETE ON governance.archive_retained TO governance_workflow;
         GRANT SELECT, INSERT, UPDATE ON governance.dsr_requests TO governance_workflow;
         GRANT SELECT, INSERT, UPDATE ON governance.dq_watermarks TO governance_workflow;
+        -- Captures only add windows; MAINTAIN permits the lock that serialises two captures.
+        GRANT SELECT, INSERT, MAINTAIN ON governance.transfer_windows TO governance_workflow;
+        GRANT SELECT, INSERT ON governance.transfer_daily TO governance_workflow;
+        GRANT SELECT ON governance.transfer_daily_by_country_category TO governance_workflow;
         -- A retried suite replaces its own results of the same run (quality/forget_run.sql).
         GRANT DELETE ON governance.dq_results TO governance_workflow;
     END IF;

@@ -19,11 +19,11 @@ def check_policy_files() -> dict[str, Any]:
     """Load and validate every policy file. A DAG that parses them at import time vanishes from the
     UI when one is broken; this task parses none at import time, so it fails loudly instead."""
     from governance.policy import load_retention_policy
-    from governance.register import load_transfer_register
+    from governance.register import load_jurisdictions, load_transfer_register
 
     with task_errors(WORKFLOW, "check policy files"):
         files = {}
-        for load in (load_retention_policy, load_transfer_register):
+        for load in (load_retention_policy, load_transfer_register, load_jurisdictions):
             loaded = load()
             files[loaded.path.name] = loaded.sha256
             log.info("policy file %s is valid (SHA-256 %s)", loaded.path.name, loaded.sha256)

@@ -26,10 +26,11 @@ from tests.factories import CUTOFF
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 SCALE = 40
-# Which suite must catch each injection of the seeder (unregistered recipients are the transfer report's).
+# Which suite must catch each injection of the seeder (unregistered recipients and disclosures without a
+# legal basis are the transfer report's).
 CAUGHT_BY = {"raw_prompts": {"no_raw_prompts"}, "raw_ips": {"hashed_ips"}, "overdue": {"retention_compliance"},
              "prohibited_media": {"retention_compliance"}, "unregistered_recipient": set(),
-             "raw_prompt_in_text": {"no_raw_prompts"}}
+             "raw_prompt_in_text": {"no_raw_prompts"}, "disclosure_without_basis": set()}
 INJECTED_FROM = 9_000_000_000
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -96,12 +96,33 @@ def test_bad_retention_file_names_file_key_and_reason(tmp_path, change, expected
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (lambda d: d["recipients"][0].update(gdpr_mechanism="handshake"), "recipients[0] (openai).gdpr_mechanism"),
-        (lambda d: d["recipients"][0].update(countries=["usa"]), "recipients[0] (openai).countries[0]"),
+        # An unknown mechanism, an unknown ISO country code, SCCs without a module or a date, a 152-FZ
+        # notification later than the first transfer: each names the entry and the field.
+        (lambda d: d["recipients"][0]["destinations"][0]["gdpr"].update(mechanism="handshake"),
+         "recipients[0] (openai).destinations[0].gdpr.mechanism"),
+        (lambda d: d["recipients"][0]["destinations"][0].update(country="XY"),
+         "recipients[0] (openai).destinations[0].country: 'XY' is not an ISO 3166-1 alpha-2 country code"),
+        (lambda d: d["recipients"][0]["destinations"][0].update(country="usa"),
+         "recipients[0] (openai).destinations[0].country"),
+        (lambda d: d["recipients"][0]["destinations"][0]["gdpr"].pop("module"),
+         "recipients[0] (openai).destinations[0].gdpr: sccs needs module"),
+        (lambda d: d["recipients"][0]["destinations"][0]["gdpr"].pop("date"),
+         "recipients[0] (openai).destinations[0].gdpr: sccs needs date"),
+        (lambda d: d["recipients"][0]["destinations"][0]["gdpr"].update(module=5),
+         "recipients[0] (openai).destinations[0].gdpr.module"),
+        (lambda d: d["recipients"][0]["ru_152fz"]["notification"].update(date="2024-04-02"),
+         "recipients[0] (openai): ru_152fz.notification.date: 2024-04-02 is later than the first transfer"),
+        (lambda d: d["recipients"][0].update(transfers_since="2024-03-01"),
+         "recipients[0] (openai): ru_152fz.notification.date: 2024-03-12 is later than the first transfer"),
         (lambda d: d["recipients"][1].update(code="openai"), "recipient code used twice: openai"),
         (lambda d: d["recipients"][0].update(category="friends"), "recipients[0] (openai).category"),
         (lambda d: d["recipients"][0]["shows_up_in"][0].update(column="Model-Provider"), "shows_up_in[0].column"),
-        (lambda d: d["recipients"][6].update(countries=["DE"]), "'domestic' needs countries [RU]"),
+        (lambda d: d["recipients"][0]["shows_up_in"][0].update(data_categories=["payment_data"]),
+         "shows_up_in[0].data_categories: payment_data not in the recipient's data_categories"),
+        (lambda d: d["recipients"][11]["destinations"].append({"country": "DE", "access": ["access"]}),
+         "recipients 'foreign_authorities' and 'ru_authorities' both claim disclosures.country = DE"),
+        (lambda d: d["recipients"][0]["destinations"].append(d["recipients"][0]["destinations"][0]),
+         "destinations: a country is listed twice"),
     ],
 )
 def test_bad_register_names_file_key_and_reason(tmp_path, change, expected):
@@ -177,3 +198,22 @@ def test_period_bound_is_inclusive():
     assert Period.parse("P100Y").before(datetime(2026, 1, 1, tzinfo=UTC)) == datetime(1926, 1, 1, tzinfo=UTC)
     with pytest.raises(ValueError, match="longer than P100Y"):
         Period.parse("P1200M1D")
+
+
+def test_a_destination_without_a_transfer_tool_is_a_finding_not_an_error(tmp_path):
+    """A register may list a destination whose tool is still missing: the report flags it (not the loader)."""
+    path = write_variant(tmp_path, TRANSFERS, lambda d: d["recipients"][0]["destinations"][0].pop("gdpr"))
+    assert load_transfer_register(path).model.recipients[0].destinations[0].gdpr is None
+
+
+def test_shipped_adequacy_lists_are_iso_codes():
+    """jurisdictions.yaml loads (every code is ISO 3166-1), and the lists say what the report relies on."""
+    from governance.register import load_jurisdictions
+
+    lists = load_jurisdictions().model
+    assert lists.gdpr_adequate("DE")
+    assert lists.gdpr_adequate("GB")
+    assert not lists.gdpr_adequate("CN")
+    assert lists.ru_adequate("GB")
+    assert lists.ru_adequate("KZ")
+    assert not lists.ru_adequate("US")
