@@ -11,7 +11,8 @@ ENV := source .local/env.sh &&
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt scripts/system_packages.sh
+	bash scripts/system_packages.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet uv==0.13.8
 	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements-dev.txt

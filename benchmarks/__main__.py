@@ -3,7 +3,8 @@ benchmark prints ratios against a baseline measured in the same run).
 
     python -m benchmarks            full size (1M generations seeded; a 5M-row purge; 5M moderation events archived;
                                     the no_raw_prompts suite on 10M generations;
-                                    an export of a person with 100,000 generations)
+                                    an export of a person with 100,000 generations;
+                                    a month of transfer capture and its report over 10M generations)
     python -m benchmarks --quick    a tenth of the size, for a smoke check
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks import bench_archive, bench_dsr_export, bench_purge, bench_quality, bench_seed
+from benchmarks import bench_archive, bench_dsr_export, bench_purge, bench_quality, bench_seed, bench_transfers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     export_status = bench_dsr_export.main(["--generations", str(10_000 if args.quick else 100_000)])
     print("\n== data-quality checks: the no_raw_prompts suite vs a hand-written query ==", flush=True)
     quality_status = bench_quality.main(["--generations", str(1_000_000 if args.quick else 10_000_000)])
-    return seed_status or purge_status or archive_status or export_status or quality_status
+    print("\n== cross-border transfers: a month of captures and the report vs a hand-written GROUP BY ==", flush=True)
+    transfer_status = bench_transfers.main(["--generations", str(1_000_000 if args.quick else 10_000_000)])
+    return seed_status or purge_status or archive_status or export_status or quality_status or transfer_status
 
 
 if __name__ == "__main__":

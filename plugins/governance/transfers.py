@@ -43,11 +43,12 @@ class InvalidPeriod(PermanentError, ValueError):
     """A report period that is malformed, inverted, or not yet over."""
 
 
-def sketch_key(pseudonym_key: bytes) -> bytes:
-    """The key the subject sketches hash with: derived from the pseudonym key, so that it is as secret
-    and as stable (a changed key would stop sketches of different days from merging), and so that the
-    pseudonym key itself never reaches a statement."""
-    return hmac.new(pseudonym_key, b"governance:transfer-subject-sketch", hashlib.sha256).digest()
+def sketch_seed(pseudonym_key: bytes) -> int:
+    """The secret 64-bit seed the subject sketches hash with: derived from the pseudonym key, so that it
+    is as secret and as stable (a changed seed would stop sketches of different days from merging), and
+    so that the pseudonym key itself never reaches a statement."""
+    digest = hmac.new(pseudonym_key, b"governance:transfer-subject-sketch", hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def estimate_subjects(filled: int, inverse_sum: float) -> int:
@@ -170,7 +171,7 @@ def _steps(start: datetime, end: datetime, days: int) -> Iterator[tuple[datetime
 
 
 def capture(conn: psycopg.Connection, register: TransferRegister, *, register_sha256: str, until: datetime,
-            run_id: str, key: bytes) -> Capture:
+            run_id: str, seed: int) -> Capture:
     """Capture every transfer recorded before `until` that no earlier capture saw. Idempotent: a
     rerun with the same `until` adds nothing. Each window commits with its aggregates, so a killed
     capture loses nothing and its rerun starts where it stopped. The first capture backfills from
@@ -187,7 +188,7 @@ def capture(conn: psycopg.Connection, register: TransferRegister, *, register_sh
         steps, method = list(_steps(start, until, BACKFILL_STEP_DAYS)), "backfilled"
     for captured_from, captured_to in steps:
         window = _capture_window(conn, found, captured_from, captured_to, method=method, run_id=run_id,
-                                 register_sha256=register_sha256, key=key)
+                                 register_sha256=register_sha256, seed=seed)
         if window:
             result.windows.append(window)
             log.info("captured transfers %s to %s (%s): %d records", f"{captured_from:%Y-%m-%d %H:%M:%S}",
@@ -196,13 +197,13 @@ def capture(conn: psycopg.Connection, register: TransferRegister, *, register_sh
 
 
 def _capture_window(conn: psycopg.Connection, found: list[Source], captured_from: datetime, captured_to: datetime,
-                    *, method: str, run_id: str, register_sha256: str, key: bytes) -> dict[str, Any] | None:
+                    *, method: str, run_id: str, register_sha256: str, seed: int) -> dict[str, Any] | None:
     with conn.transaction():
         conn.execute(sql_text("transfers/lock_windows.sql"))
         reached = conn.execute(sql_text("transfers/last_window.sql")).fetchone()[0]
         if reached is not None and reached > captured_from:  # another capture got here first
             return None
-        params = {"captured_from": captured_from, "captured_to": captured_to, "sketch_key": key}
+        params = {"captured_from": captured_from, "captured_to": captured_to, "sketch_seed": seed}
         rows = []
         for source in found:
             for day, seen, records, without_basis, sketch in conn.execute(source.query(), params):

@@ -46,7 +46,10 @@ def test_retention_purge_shape(dagbag):
     assert str(dag.timetable.timezone) == "UTC"
     assert {"dry_run", "rules", "batch_size", "max_rows_per_rule"} <= set(dag.params)
     assert dag.params["dry_run"] is True
-    assert {task.task_id for task in dag.tasks} == {"plan", "purge", "report", "verdict", "completed"}
+    assert {task.task_id for task in dag.tasks} == {"capture_transfers", "plan", "purge", "report", "verdict",
+                                                    "completed"}
+    # Transfers are counted before the purge deletes the rows that record them.
+    assert dag.get_task("plan").upstream_task_ids == {"capture_transfers"}
     # The asset the data-quality checks wait on is updated by the last task only, after the verdict passed.
     assert [task.task_id for task in dag.tasks if task.outlets] == ["completed"]
     assert dag.get_task("completed").upstream_task_ids == {"verdict"}
@@ -104,6 +107,30 @@ def test_bad_policy_file_is_an_import_error_naming_file_key_and_reason(tmp_path)
             "period") in message
 
 
+def test_a_bad_register_is_an_import_error_naming_the_entry_and_the_field(tmp_path):
+    """A destination with an unknown ISO country code: the transfer report does not import, and says where."""
+    include = tmp_path / "include"
+    shutil.copytree(ROOT / "include", include)
+    register = include / "policy" / "transfers.yaml"
+    register.write_text(register.read_text().replace("      - country: SG\n", "      - country: XS\n", 1))
+    errors = import_errors_with(include)
+    assert sorted(errors) == [str(ROOT / "dags" / "cross_border_transfer_report.py")]
+    assert (f"{register}: recipients[4] (kling_ai).destinations[0].country: 'XS' is not an ISO 3166-1 alpha-2 "
+            "country code") in errors[str(ROOT / "dags" / "cross_border_transfer_report.py")]
+
+
+def test_cross_border_transfer_report_shape(dagbag):
+    """Monthly on the 1st, with a form of two optional dates; the verdict runs whatever the report did."""
+    dag = dagbag.dags["cross_border_transfer_report"]
+    assert dag.timetable.expression == "0 5 1 * *"
+    fields = {name: dag.params.get_param(name) for name in dag.params}
+    assert set(fields) == {"period_start", "period_end"}
+    # Neither is required: both empty means the previous month.
+    assert all("null" in field.schema["type"] and field.schema["format"] == "date" for field in fields.values())
+    assert dag.get_task("report").upstream_task_ids == {"capture"}
+    assert dag.get_task("verdict").trigger_rule == "all_done"
+
+
 def test_a_data_map_that_misses_a_table_of_the_erasure_is_an_import_error_naming_it(tmp_path):
     """The export reads the data map, the erasure the cascade: when they disagree (here the map lost the
     disclosures), the data-subject DAGs do not import, and the error names the table and why."""
@@ -122,7 +149,8 @@ def test_a_data_map_that_misses_a_table_of_the_erasure_is_an_import_error_naming
 def test_data_subject_dags_shape(dagbag):
     """The request DAGs are manual, with the fields scripts rely on; the request id has no default, so the form
     requires it, and every other field has one. The deadline check runs daily and fails through its verdict."""
-    for dag_id, tasks in (("dsr_export", {"register", "export"}), ("dsr_erasure", {"register", "erase", "certify"})):
+    for dag_id, tasks in (("dsr_export", {"register", "export"}),
+                          ("dsr_erasure", {"register", "capture_transfers", "erase", "certify"})):
         dag = dagbag.dags[dag_id]
         assert dag.timetable.can_be_scheduled is False, dag_id
         assert {"request_id", "user_id", "email"} <= set(dag.params), dag_id
@@ -132,6 +160,7 @@ def test_data_subject_dags_shape(dagbag):
         required = [name for name, field in fields.items()
                     if not field.has_value and "null" not in field.schema.get("type", [])]
         assert required == ["request_id"], dag_id
+    assert dagbag.dags["dsr_erasure"].get_task("erase").upstream_task_ids == {"capture_transfers"}
     deadlines = dagbag.dags["dsr_deadlines"]
     assert deadlines.timetable.expression == "0 6 * * *"
     assert deadlines.get_task("verdict").upstream_task_ids == {"check", "expire_exports"}

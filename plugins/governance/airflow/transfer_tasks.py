@@ -22,14 +22,14 @@ def capture_transfers(context: Mapping[str, Any]) -> dict[str, Any]:
     what the run then deletes has been counted first. Idempotent: a rerun adds nothing."""
     from governance.keys import pseudonym_key
     from governance.register import load_transfer_register
-    from governance.transfers import capture, sketch_key
+    from governance.transfers import capture, sketch_seed
 
     with task_errors("transfer capture", "capture"):
         register = load_transfer_register()
         until = run_cutoff(context)
         with app_database() as conn:
             done = capture(conn, register.model, register_sha256=register.sha256, until=until,
-                           run_id=context["run_id"], key=sketch_key(pseudonym_key()))
+                           run_id=context["run_id"], seed=sketch_seed(pseudonym_key()))
     summary = done.summary()
     if done.windows:
         log.info("transfer capture: %d records in %d windows, up to %s%s", done.records, len(done.windows),

@@ -26,7 +26,7 @@ from governance.purge import PurgeSettings, purge_rule
 from governance.register import load_jurisdictions, load_transfer_register
 from governance.storage import list_keys
 from governance.transfer_report import RussianCalendar, publish_inventory
-from governance.transfers import SKETCH_STANDARD_ERROR, Period, capture, sketch_key
+from governance.transfers import SKETCH_STANDARD_ERROR, Period, capture, sketch_seed
 from scripts.seeding import seed
 from tests.conftest import wait_for
 
@@ -47,7 +47,7 @@ def capture_until(url: str, until: datetime = AS_OF, *, register=None, run_id: s
     register = register or load_transfer_register()
     with psycopg.connect(url, autocommit=True) as conn:
         return capture(conn, register.model, register_sha256=register.sha256, until=until, run_id=run_id,
-                       key=sketch_key(pseudonym_key()))
+                       seed=sketch_seed(pseudonym_key()))
 
 
 def inventory(url: str, s3, period: Period = NOVEMBER, *, register=None, run_id: str = "report"):
@@ -259,11 +259,11 @@ import psycopg
 sys.path.insert(0, "plugins")
 from governance.keys import pseudonym_key
 from governance.register import load_transfer_register
-from governance.transfers import capture, sketch_key
+from governance.transfers import capture, sketch_seed
 register = load_transfer_register()
 with psycopg.connect(sys.argv[1], autocommit=True) as conn:
     capture(conn, register.model, register_sha256=register.sha256, until=datetime.fromisoformat(sys.argv[2]),
-            run_id="killed", key=sketch_key(pseudonym_key()))
+            run_id="killed", seed=sketch_seed(pseudonym_key()))
 """
 
 

@@ -70,14 +70,16 @@ def test_lawful_date_is_filing_plus_ten_russian_working_days_for_a_country_that_
 
 
 def _sketch(subjects: range) -> tuple[int, float]:
-    """A HyperLogLog sketch built as capture_source.sql builds one (a 64-bit hash: index, then rank)."""
+    """A HyperLogLog sketch built as capture_source.sql builds one from a 64-bit hash: the top 14 bits
+    pick the register, the rank is 1 + the trailing zeros of the other 50 (51 when they are all 0)."""
     registers = [0] * SKETCH_REGISTERS
     rng = random.Random(7)
+    low = (1 << (64 - SKETCH_PRECISION)) - 1
     for _ in subjects:
         h = rng.getrandbits(64)
-        index, rest = h >> (64 - SKETCH_PRECISION), h & ((1 << (64 - SKETCH_PRECISION)) - 1)
-        rank = (64 - SKETCH_PRECISION) - rest.bit_length() + 1
-        registers[index] = max(registers[index], rank)
+        rest = h & low
+        rank = (rest & -rest).bit_length() if rest else 64 - SKETCH_PRECISION + 1
+        registers[h >> (64 - SKETCH_PRECISION)] = max(registers[h >> (64 - SKETCH_PRECISION)], rank)
     filled = [r for r in registers if r]
     return len(filled), sum(2.0 ** -r for r in filled)
 
