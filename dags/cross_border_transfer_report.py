@@ -74,7 +74,7 @@ def cross_border_transfer_report():
 
         return capture_transfers(context)
 
-    @task(retries=0)  # a refused period, no retry fixes
+    @task  # a refused period fails at once (a permanent error); S3 and database hiccups are retried
     def report(captured: dict, **context) -> dict:
         from governance.airflow.transfer_tasks import write_transfer_report
 

@@ -47,9 +47,9 @@ CSV_FIELDS = (
     "period_start", "period_end", "recipient_code", "recipient_name", "registered", "category", "role", "country",
     "country_name", "access", "sub_processor", "gdpr_mechanism", "scc_module", "gdpr_reference", "gdpr_date",
     "art49_derogation", "gdpr_adequate", "tia_reference", "tia_date", "ru_adequate", "ru_adequacy_basis",
-    "rkn_notification_number", "rkn_notification_date", "ru_lawful_from", "data_subjects", "data_categories",
-    "special_categories", "records", "subjects", "previous_records", "previous_subjects", "records_change",
-    "review_date", "review_owner", "findings",
+    "ru_assessment_date", "rkn_notification_number", "rkn_notification_date", "ru_lawful_from", "data_subjects",
+    "data_categories", "special_categories", "records", "subjects", "previous_records", "previous_subjects",
+    "records_change", "review_date", "review_owner", "findings",
 )
 
 
@@ -163,7 +163,7 @@ def build_document(conn: psycopg.Connection, *, register: TransferRegister, regi
                          action="Record the legal basis of each disclosure (the request and the law it cites); "
                                 "escalate to the DPO.")
         recipients.append(_recipient(recipient, destinations, now, before, measured))
-    unregistered = _unregistered(now, before, findings)
+    unregistered = _unregistered(now, before, register.codes(), findings)
     total, total_before = now.get(("total", "", "", "")), before.get(("total", "", "", ""))
     by_country = _by_country(now, before)
     document = {
@@ -187,7 +187,8 @@ def build_document(conn: psycopg.Connection, *, register: TransferRegister, regi
         },
         "totals": {**_volume(total, total_before),
                    "recipients": sum(1 for r in recipients if r["volume"]["records"]) + len(unregistered),
-                   "countries": sorted(row["country"] for row in by_country if row["records"])},
+                   "countries": sorted(row["country"] for row in by_country
+                                       if row["records"] and row["country"] != UNKNOWN_COUNTRY)},
         "by_country": by_country,
         "by_recipient_category": _by_category(register, recipients, unregistered),
         "recipients": recipients,
@@ -284,10 +285,11 @@ def _recipient(recipient: Recipient, destinations: list[dict], now: dict, before
     }
 
 
-def _unregistered(now: dict, before: dict, findings: _Findings) -> list[dict[str, Any]]:
+def _unregistered(now: dict, before: dict, registered: set[str], findings: _Findings) -> list[dict[str, Any]]:
     found = []
     for (grain, name, _, _), volume in sorted(now.items()):
-        if grain != "recipient" or volume.registered:
+        # Not in the register when captured, or no longer in it: either way, no entry covers it.
+        if grain != "recipient" or (volume.registered and name in registered):
             continue
         countries = sorted(k for (g, n, k, _) in now if g == "recipient_country" and n == name)
         finding = findings.add(
@@ -332,9 +334,13 @@ def summary_sentences(document: dict[str, Any]) -> str:
     if not totals["records"]:
         return f"No transfers were recorded in {when}. {coverage_sentence} {findings}"
     abroad = [c for c in totals["countries"] if c != document["controller"]["country"]]
+    unknown = sum(u["volume"]["records"] for u in document["unregistered"] if UNKNOWN_COUNTRY in u["countries"])
+    where = f"{len(totals['countries'])} countries, {len(abroad)} of them outside " \
+            f"{country_name(document['controller']['country'])}"
+    if unknown:
+        where += f" ({unknown:,} records to recipients the register lacks, destination unknown)"
     return (f"In {when}, {totals['records']:,} records about {totals['subjects']:,} people (estimated) went to "
-            f"{totals['recipients']} recipients in {len(totals['countries'])} countries, {len(abroad)} of them "
-            f"outside {country_name(document['controller']['country'])}. {coverage_sentence} {findings}")
+            f"{totals['recipients']} recipients in {where}. {coverage_sentence} {findings}")
 
 
 def csv_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
@@ -356,6 +362,7 @@ def csv_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
                 "tia_reference": (recipient["tia"] or {}).get("reference"),
                 "tia_date": (recipient["tia"] or {}).get("date"),
                 "ru_adequate": ru["adequate"], "ru_adequacy_basis": ru["basis"],
+                "ru_assessment_date": recipient["ru_152fz_assessment_date"],
                 "rkn_notification_number": ru["notification_number"],
                 "rkn_notification_date": ru["notification_date"], "ru_lawful_from": ru["lawful_from"],
                 "data_subjects": ";".join(recipient["data_subjects"]),

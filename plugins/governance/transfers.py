@@ -34,9 +34,9 @@ log = logging.getLogger(__name__)
 SKETCH_PRECISION = 14
 SKETCH_REGISTERS = 1 << SKETCH_PRECISION
 SKETCH_STANDARD_ERROR = 1.04 / math.sqrt(SKETCH_REGISTERS)
-# A backfill looks at this much history per transaction, so that the first capture of a large
-# database holds no snapshot for hours.
-BACKFILL_STEP_DAYS = 31
+# A capture looks at this much history per transaction (the first one backfills years, a night's
+# looks at a day, one after a paused month at a month), so that none holds a snapshot for hours.
+CAPTURE_STEP_DAYS = 31
 
 
 class InvalidPeriod(PermanentError, ValueError):
@@ -175,17 +175,17 @@ def capture(conn: psycopg.Connection, register: TransferRegister, *, register_sh
     """Capture every transfer recorded before `until` that no earlier capture saw. Idempotent: a
     rerun with the same `until` adds nothing. Each window commits with its aggregates, so a killed
     capture loses nothing and its rerun starts where it stopped. The first capture backfills from
-    the oldest row still in the database, a month per transaction."""
+    the oldest row still in the database. At most CAPTURE_STEP_DAYS per transaction."""
     until = until.astimezone(UTC)
     result = Capture(until=until)
     found = sources(register)
     reached = conn.execute(sql_text("transfers/last_window.sql")).fetchone()[0]
     if reached is not None:
-        steps, method = ([(reached, until)] if reached < until else []), "captured"
+        steps, method = list(_steps(reached, until, CAPTURE_STEP_DAYS)), "captured"
     else:
         oldest = [conn.execute(source.earliest_query()).fetchone()[0] for source in found]
         start = _day_start(min([moment for moment in oldest if moment is not None] + [until]))
-        steps, method = list(_steps(start, until, BACKFILL_STEP_DAYS)), "backfilled"
+        steps, method = list(_steps(start, until, CAPTURE_STEP_DAYS)), "backfilled"
     for captured_from, captured_to in steps:
         window = _capture_window(conn, found, captured_from, captured_to, method=method, run_id=run_id,
                                  register_sha256=register_sha256, seed=seed)

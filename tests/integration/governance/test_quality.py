@@ -117,7 +117,8 @@ def flagged_keys(outcome) -> set[tuple[str, str]]:
 
 def key_of(table, key) -> tuple[str, str]:
     name = {"users": "user_id", "sessions": "session_id", "usage_events": "event_id", "generations": "generation_id",
-            "uploads": "upload_id", "moderation_events": "event_id", "payments": "payment_id"}[table]
+            "uploads": "upload_id", "moderation_events": "event_id", "payments": "payment_id",
+            "disclosures": "disclosure_id"}[table]
     return table, json.dumps([[name, key]])
 
 

@@ -386,3 +386,18 @@ def test_the_html_opens_offline_with_the_summary_first_then_the_recipients_then_
     shot = artifacts / "transfer_inventory.png"
     subprocess.run([browser, *flags, f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120)
     assert shot.stat().st_size > 10_000
+
+
+def test_a_recipient_dropped_from_the_register_after_its_transfers_is_reported_as_unregistered(
+    conn, data, workflow_url, s3, buckets, tmp_path
+):
+    person = data.user()
+    gid = data.generation(person, created_at=datetime(2026, 11, 20, tzinfo=UTC))
+    conn.execute("UPDATE app.generations SET model_provider = 'runway' WHERE generation_id = %s", (gid,))
+    data.commit()
+    capture_until(workflow_url)  # captured while runway was registered
+    dropped = register_variant(tmp_path, lambda d: d["recipients"].remove(recipient(d, "runway")))
+    document, _ = inventory(workflow_url, s3, register=dropped)
+    assert [(u["recipient"], u["volume"]["records"]) for u in document["unregistered"]] == [("runway", 1)]
+    assert "unregistered_transfer:runway" in {f["id"] for f in document["findings"]}
+    assert document["totals"]["records"] == 1
