@@ -11,6 +11,10 @@ CREATE TABLE IF NOT EXISTS governance.legal_holds (
     CHECK (released_at IS NULL OR released_at >= placed_at)
 );
 CREATE INDEX IF NOT EXISTS legal_holds_active_idx ON governance.legal_holds (user_id) WHERE released_at IS NULL;
+-- What a hold is for (a ticket or case), and who released it and why (the Governance view asks for both).
+ALTER TABLE governance.legal_holds ADD COLUMN IF NOT EXISTS reference text;
+ALTER TABLE governance.legal_holds ADD COLUMN IF NOT EXISTS released_by text;
+ALTER TABLE governance.legal_holds ADD COLUMN IF NOT EXISTS release_reason text;
 
 -- Append-only, hash-chained: entry_hash = sha256(prev_hash || canonical JSON of the entry).
 -- seq is assigned under a table lock, so it has no gaps; a gap or a changed row breaks the chain.

@@ -30,6 +30,9 @@ BEGIN
         GRANT SELECT, INSERT ON governance.report_index TO governance_workflow;
         -- Read holds; MAINTAIN permits the SHARE lock a batch takes so that no hold is placed mid-batch.
         GRANT SELECT, MAINTAIN ON governance.legal_holds TO governance_workflow;
+        -- The Governance view places and releases holds (each with a ledger entry); it never deletes one.
+        GRANT INSERT, UPDATE (released_at, released_by, release_reason) ON governance.legal_holds
+            TO governance_workflow;
         GRANT SELECT, INSERT, UPDATE ON governance.rule_runs, governance.archive_manifests, governance.dq_results
             TO governance_workflow;
         GRANT SELECT, INSERT ON governance.archive_subjects TO governance_workflow;

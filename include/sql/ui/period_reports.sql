@@ -1,0 +1,5 @@
+-- The reports written in [since, until), for an evidence pack.
+SELECT report_id, workflow, bucket, object_key, version_id, sha256, size_bytes, created_at
+FROM governance.report_index
+WHERE created_at >= %(since)s AND created_at < %(until)s
+ORDER BY created_at, report_id

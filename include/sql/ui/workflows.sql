@@ -1,0 +1,1 @@
+SELECT DISTINCT workflow FROM governance.report_index ORDER BY workflow
