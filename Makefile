@@ -37,6 +37,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 test: services lint
+	bash scripts/system_packages.sh --browser
 	$(ENV) python -m pytest
 
 bench: services

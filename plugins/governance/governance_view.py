@@ -73,12 +73,10 @@ def promise_rows(conn: psycopg.Connection, dag_runs: dict[str, dict[str, Any]]) 
     for promise in promises():
         report = reports.get(promise.workflow)
         run = rule_runs.get((promise.workflow, promise.rule)) if promise.rule else None
-        if run:
-            recorded = {name: value for name, value in (run[6] or {}).items() if value}
+        if promise.rule:  # a rule's own last run; never the whole workflow's totals
+            recorded = {name: value for name, value in ((run[6] if run else None) or {}).items() if value}
         elif report:
-            summary = report[6] or {}
-            recorded = {name: value for name, value in (summary.get("totals") or summary).items()
-                        if isinstance(value, int | float | str) and value not in (0, "")}
+            recorded = _recorded(report[6] or {})
         else:
             recorded = {}
         rows.append({
@@ -89,6 +87,18 @@ def promise_rows(conn: psycopg.Connection, dag_runs: dict[str, dict[str, Any]]) 
             "evidence": {"report_id": report[0], "object_key": report[4], "created_at": report[5]} if report else None,
         })
     return rows
+
+
+def _recorded(summary: dict[str, Any]) -> dict[str, Any]:
+    """A report's summary as the promises page shows it: its totals (or itself), counts and states that
+    are not zero, and nested counts (findings by severity) folded into one line."""
+    recorded = {}
+    for name, value in (summary.get("totals") or summary).items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{key} {count}" for key, count in value.items() if isinstance(count, int) and count)
+        if isinstance(value, int | float | str) and not isinstance(value, bool) and value not in (0, ""):
+            recorded[name] = value
+    return recorded
 
 
 def _day(name: str, value: str | None) -> date | None:

@@ -204,7 +204,15 @@ def test_the_promises_page_shows_each_promise_its_last_report_and_what_it_record
     rows = json.loads(server.call("GET", "/governance/api/promises", user="viewer")[1])
     purge = next(row for row in rows if row["rule"] == "deleted_accounts")
     assert purge["evidence"]["report_id"] == report.report_id
-    assert purge["recorded"] == {"rows_deleted": 478, "objects_deleted": 458}
+    assert purge["recorded"] == {}  # the rule has not run: the workflow's totals are not shown as the rule's
+    app_conn.execute("INSERT INTO governance.rule_runs (workflow, run_id, rule, cutoff, policy_sha256, state, "
+                     "started_at, finished_at, counts, batches) VALUES ('retention_purge', 'run', 'deleted_accounts',"
+                     " now(), repeat('a', 64), 'completed', now(), now(), '{\"subjects_erased\": 3, "
+                     "\"rows_deleted\": 0}', 1)")
+    rows = json.loads(server.call("GET", "/governance/api/promises", user="viewer")[1])
+    assert next(row for row in rows if row["rule"] == "deleted_accounts")["recorded"] == {"subjects_erased": 3}
+    checks = next(row for row in rows if row["workflow"] == "retention_purge" and row["rule"] == "sessions")
+    assert checks["recorded"] == {}
     status, body, headers = server.call("GET", f"/governance/reports/{report.report_id}?download=true", user="viewer")
     assert status == 200
     assert body == b'{"ok": true}\n'
@@ -238,6 +246,10 @@ def test_a_hold_round_trip_is_in_the_ledger_and_honoured_by_the_next_purge(serve
         purge_rule(work, s3, policy=policy, rule="deleted_accounts", settings=settings)
     remaining = {row[0] for row in app_conn.execute("SELECT user_id FROM app.users WHERE user_id IN (5151, 5252)")}
     assert remaining == {5151}  # the held account stayed; the other one went
+    # The promises page shows what that real run of the rule recorded.
+    rows = json.loads(server.call("GET", "/governance/api/promises", user="viewer")[1])
+    accounts = next(row for row in rows if row["rule"] == "deleted_accounts")
+    assert (accounts["rule_state"], accounts["recorded"].get("subjects_erased")) == ("completed", 1)
 
     released = server.call("POST", f"/governance/holds/{hold_id}/release", user="admin",
                            body={"reason": "case closed", "reference": "CASE-7"})
