@@ -94,6 +94,7 @@ def main() -> int:
     start_airflow(SETTINGS)
     check_airflow_login({path.stem for path in (ROOT / "dags").glob("*.py")})
     print(f"\nAirflow UI: {AIRFLOW_URL}  user: admin  password: {admin_password()}")
+    print(f"Governance view: {AIRFLOW_URL}/plugin/governance (Governance in the navigation)")
     print(f"(password file: {(AIRFLOW_HOME / 'passwords.json').relative_to(ROOT)}; `make stop` stops everything)")
     return 0
 
