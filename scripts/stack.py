@@ -40,8 +40,9 @@ PG_SYSTEM_USER = "pgserver"
 # Log-in roles of the local stack, members of the group roles of include/sql/schema/roles.sql:
 # the workflows connect as WORKFLOW_ROLE, so they run with exactly the privileges grants.sql gives.
 WORKFLOW_ROLE = "governance"
+VIEW_ROLE = "governance_view"  # the Governance view in the Airflow UI
 APP_ROLE = "clipia_app"
-LOGIN_ROLES = {WORKFLOW_ROLE: "governance_workflow", APP_ROLE: "app_writer"}
+LOGIN_ROLES = {WORKFLOW_ROLE: "governance_workflow", VIEW_ROLE: "governance_steward", APP_ROLE: "app_writer"}
 
 
 @dataclass(frozen=True)
@@ -398,6 +399,7 @@ def environment(settings: StackSettings) -> dict[str, str]:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(AIRFLOW_HOME / "passwords.json"),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
         "AIRFLOW_CONN_APP_DB": settings.dsn(settings.app_database, WORKFLOW_ROLE),
+        "AIRFLOW_CONN_GOVERNANCE_VIEW_DB": settings.dsn(settings.app_database, VIEW_ROLE),
         "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(aws_conn, separators=(",", ":")),
         "APP_DB_URL": settings.dsn(settings.app_database),
         "S3_ENDPOINT_URL": settings.s3_endpoint,

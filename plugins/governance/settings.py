@@ -35,6 +35,9 @@ def canaries_file() -> Path:
 
 
 APP_DB_CONN_ID = os.environ.get("GOVERNANCE_DB_CONN_ID", "app_db")
+# The Governance view connects with a role of its own (governance_steward): it places legal holds,
+# which the workflows' role may not.
+VIEW_DB_CONN_ID = os.environ.get("GOVERNANCE_VIEW_DB_CONN_ID", "governance_view_db")
 AWS_CONN_ID = os.environ.get("GOVERNANCE_AWS_CONN_ID", "aws_default")
 
 

@@ -87,7 +87,7 @@ def server(stack_env, airflow_metadata, ui_database, ui_buckets, tmp_path_factor
     env = airflow_base_env(stack_env, home)
     port = free_port()
     env.update(
-        AIRFLOW_CONN_APP_DB=ui_database.replace("postgres@", f"{stack.WORKFLOW_ROLE}@", 1),
+        AIRFLOW_CONN_GOVERNANCE_VIEW_DB=ui_database.replace("postgres@", f"{stack.VIEW_ROLE}@", 1),
         APP_DB_URL=ui_database,
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin,viewer:viewer",
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(passwords),

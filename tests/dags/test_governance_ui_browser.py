@@ -55,6 +55,7 @@ def standalone(stack_env, airflow_metadata, browser_database, reports_bucket, tm
     port = free_port()
     env.update(
         AIRFLOW_CONN_APP_DB=browser_database.replace("postgres@", f"{stack.WORKFLOW_ROLE}@", 1),
+        AIRFLOW_CONN_GOVERNANCE_VIEW_DB=browser_database.replace("postgres@", f"{stack.VIEW_ROLE}@", 1),
         APP_DB_URL=browser_database,
         REPORTS_BUCKET=reports_bucket,
         AIRFLOW__API__PORT=str(port),

@@ -30,9 +30,6 @@ BEGIN
         GRANT SELECT, INSERT ON governance.report_index TO governance_workflow;
         -- Read holds; MAINTAIN permits the SHARE lock a batch takes so that no hold is placed mid-batch.
         GRANT SELECT, MAINTAIN ON governance.legal_holds TO governance_workflow;
-        -- The Governance view places and releases holds (each with a ledger entry); it never deletes one.
-        GRANT INSERT, UPDATE (released_at, released_by, release_reason) ON governance.legal_holds
-            TO governance_workflow;
         GRANT SELECT, INSERT, UPDATE ON governance.rule_runs, governance.archive_manifests, governance.dq_results
             TO governance_workflow;
         GRANT SELECT, INSERT ON governance.archive_subjects TO governance_workflow;
@@ -45,6 +42,19 @@ BEGIN
         GRANT SELECT ON governance.transfer_daily_by_country_category TO governance_workflow;
         -- A retried suite replaces its own results of the same run (quality/forget_run.sql).
         GRANT DELETE ON governance.dq_results TO governance_workflow;
+    END IF;
+    -- The Governance view: it reads the evidence, and places and releases legal holds with their ledger
+    -- entries. It may not delete a hold or anything else, and sees of the app schema only that an
+    -- account id exists (no email, no row). The workflows may not touch holds: a compromised purge
+    -- cannot release one. MAINTAIN permits the locks that order holds and appends.
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'governance_steward')
+       AND current_setting('server_version_num')::int >= 170000 THEN
+        GRANT USAGE ON SCHEMA app, governance TO governance_steward;
+        GRANT SELECT ON ALL TABLES IN SCHEMA governance TO governance_steward;
+        GRANT SELECT (user_id) ON app.users TO governance_steward;
+        GRANT INSERT, MAINTAIN ON governance.legal_holds TO governance_steward;
+        GRANT UPDATE (released_at, released_by, release_reason) ON governance.legal_holds TO governance_steward;
+        GRANT INSERT, MAINTAIN ON governance.audit_ledger TO governance_steward;
     END IF;
 END
 $$;

@@ -25,6 +25,11 @@ def app_database(conn_id: str = settings.APP_DB_CONN_ID) -> psycopg.Connection:
     return conn
 
 
+def view_database() -> psycopg.Connection:
+    """The Governance view's connection (its own role, governance_steward: it may place legal holds)."""
+    return app_database(settings.VIEW_DB_CONN_ID)
+
+
 def s3_client(conn_id: str = settings.AWS_CONN_ID) -> Any:
     """A boto3 S3 client from an Airflow AWS connection (endpoint_url in its extra)."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook

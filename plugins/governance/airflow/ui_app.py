@@ -113,33 +113,33 @@ def _read_routes(app: FastAPI) -> None:
     from airflow.api_fastapi.core_api.security import GetUserDep
 
     from governance import governance_view as view
-    from governance.airflow.connections import app_database, s3_client
+    from governance.airflow.connections import s3_client, view_database
     from governance.holds import holds
 
     @app.get("/", response_class=HTMLResponse)
     def promises_page(request: Request, user: GetUserDep) -> HTMLResponse:
-        with app_database() as conn:
+        with view_database() as conn:
             rows = view.promise_rows(conn, _last_dag_runs())
             verification = view.last_verification(conn)
         return _page("promises.html.j2", request, rows=rows, verification=verification, user=user.get_name())
 
     @app.get("/api/promises")
     def promises_json() -> list[dict[str, Any]]:
-        with app_database() as conn:
+        with view_database() as conn:
             return view.promise_rows(conn, _last_dag_runs())
 
     @app.get("/reports", response_class=HTMLResponse)
     def reports_page(request: Request, workflow: str | None = None, period_start: str | None = None,
                      period_end: str | None = None, page: int = 1) -> HTMLResponse:
         window = view.period(period_start, period_end, required=False)
-        with app_database() as conn:
+        with view_database() as conn:
             found = view.report_list(conn, workflow=workflow, window=window, page=page)
         return _page("reports.html.j2", request, found=found, workflow=workflow or "",
                      period_start=period_start or "", period_end=period_end or "")
 
     @app.get("/reports/{report_id}")
     def report_download(report_id: int, download: bool = False) -> StreamingResponse:
-        with app_database() as conn:
+        with view_database() as conn:
             found = view.report_object(conn, report_id)
         name = found["object_key"].rsplit("/", 1)[-1]
         disposition = "attachment" if download else "inline"
@@ -150,7 +150,7 @@ def _read_routes(app: FastAPI) -> None:
 
     @app.get("/ledger", response_class=HTMLResponse)
     def ledger_page(request: Request, page: int = 1) -> HTMLResponse:
-        with app_database() as conn:
+        with view_database() as conn:
             found = view.ledger_page(conn, page)
             verification = view.last_verification(conn)
         return _page("ledger.html.j2", request, found=found, verification=verification)
@@ -158,7 +158,7 @@ def _read_routes(app: FastAPI) -> None:
     @app.get("/holds", response_class=HTMLResponse)
     def holds_page(request: Request, user: GetUserDep) -> HTMLResponse:
         editor = _may_edit(user)
-        with app_database() as conn:
+        with view_database() as conn:
             found = holds(conn)
         return _page("holds.html.j2", request, holds=found, editor=editor)
 
@@ -170,7 +170,7 @@ def _read_routes(app: FastAPI) -> None:
     def evidence_download(request: Request, user: GetUserDep, period_start: str | None = None,
                           period_end: str | None = None) -> StreamingResponse:
         window = view.period(period_start, period_end, required=True)
-        with app_database() as conn:
+        with view_database() as conn:
             pack = view.evidence_pack(conn, s3_client(), window, who=user.get_name(),
                                       where=str(request.base_url), written=datetime.now(UTC))
         name = f"evidence-{window[0]:%Y-%m-%d}_{window[1]:%Y-%m-%d}.zip"
@@ -182,7 +182,7 @@ def _hold_routes(app: FastAPI) -> None:
     from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
     from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
 
-    from governance.airflow.connections import app_database
+    from governance.airflow.connections import view_database
     from governance.holds import HoldRefused, place_hold, release_hold
 
     # SimpleAuthManager's custom-view check ignores the method: writes check the right to edit DAG runs.
@@ -194,7 +194,7 @@ def _hold_routes(app: FastAPI) -> None:
         unknown = sorted(set(body) - {"user_id", "reason", "reference"})
         if unknown:
             raise HoldRefused(unknown[0], "is not a field of a hold (user_id, reason, reference)")
-        with app_database() as conn:
+        with view_database() as conn:
             hold = place_hold(conn, user_id=body.get("user_id"), reason=body.get("reason"),
                               reference=body.get("reference"), placed_by=user.get_name())
         log.info("legal hold %d placed by %s (%s)", hold.hold_id, user.get_name(), hold.reference)
@@ -203,7 +203,7 @@ def _hold_routes(app: FastAPI) -> None:
     @app.post("/holds/{hold_id}/release", dependencies=[may_edit_runs])
     async def release(hold_id: int, request: Request, user: GetUserDep) -> dict[str, Any]:
         body = await _json_body(request)
-        with app_database() as conn:
+        with view_database() as conn:
             release_hold(conn, hold_id=hold_id, reason=body.get("reason"), reference=body.get("reference"),
                          released_by=user.get_name())
         log.info("legal hold %d released by %s", hold_id, user.get_name())

@@ -63,3 +63,23 @@ def test_the_workflow_role_appends_and_the_auditor_role_only_reads(db_url, workf
         assert audit.execute("SELECT count(*) FROM governance.audit_ledger").fetchone() == (1,)
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             audit.execute(WRITES["legal_holds"])
+
+
+def test_the_view_role_places_and_releases_holds_and_nothing_else(db_url, conn):
+    """governance_steward (the Governance view) places and releases holds with their ledger entries; it
+    cannot delete a hold, rewrite the ledger, read an email, or change application rows."""
+    from governance.holds import place_hold, release_hold
+    from scripts import stack
+
+    conn.execute("INSERT INTO app.users (user_id, email) VALUES (31, 'steward@example.com')")
+    conn.commit()
+    with psycopg.connect(db_url.replace("postgres@", f"{stack.VIEW_ROLE}@", 1), autocommit=True) as view:
+        hold = place_hold(view, user_id=31, reason="litigation", reference="CASE-1", placed_by="tester")
+        assert release_hold(view, hold_id=hold.hold_id, reason="closed", reference="CASE-1", released_by="tester") == 31
+    assert [row[0] for row in conn.execute("SELECT action FROM governance.audit_ledger ORDER BY seq")] == [
+        "legal_hold_placed", "legal_hold_released"]
+    for statement in ("DELETE FROM governance.legal_holds", "UPDATE governance.legal_holds SET user_id = 1",
+                      "UPDATE governance.audit_ledger SET counts = '{}'", "SELECT email FROM app.users",
+                      "DELETE FROM app.users", "DELETE FROM governance.report_index"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            as_role(db_url, "governance_steward", statement)
