@@ -1,4 +1,5 @@
-"""Airflow on top of the local stack: `airflow standalone`, its UI on :8080, and a login check.
+"""Airflow on top of the local stack: `airflow standalone`, its UI on 127.0.0.1 (port 8080, or
+GOVERNANCE_AIRFLOW_PORT as the stack remembered it), and a login check.
 
     python scripts/local_airflow.py   start it unless it runs, wait until it serves, log in as
                                       admin and check that every DAG in dags/ is listed with no
@@ -32,7 +33,7 @@ from scripts.stack import (  # noqa: E402  (needs the repository on sys.path)
     spawn_daemon,
 )
 
-AIRFLOW_URL = "http://localhost:8080"
+AIRFLOW_URL = SETTINGS.airflow_url
 
 
 def admin_password() -> str:

@@ -26,7 +26,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,10 +45,45 @@ APP_ROLE = "clipia_app"
 LOGIN_ROLES = {WORKFLOW_ROLE: "governance_workflow", VIEW_ROLE: "governance_steward", APP_ROLE: "app_writer"}
 
 
+PORTS_FILE = LOCAL / "ports.json"
+# Every port the local stack listens on: its environment variable and its default. The ports a stack
+# was started with are remembered in .local/ports.json, so that `make status`, `make stop`, `make test`
+# and the demo find that stack again without the variables set.
+PORTS = {
+    "pg_port": ("GOVERNANCE_PG_PORT", 54329),
+    "s3_port": ("GOVERNANCE_S3_PORT", 59000),
+    "airflow_port": ("GOVERNANCE_AIRFLOW_PORT", 8080),
+    "worker_log_port": ("GOVERNANCE_WORKER_LOG_PORT", 8793),
+    "trigger_log_port": ("GOVERNANCE_TRIGGER_LOG_PORT", 8794),
+}
+
+
+def _port(name: str) -> int:
+    """The port from its environment variable, else the one this checkout's stack remembered, else the default."""
+    variable, default = PORTS[name]
+    if os.environ.get(variable):
+        value = os.environ[variable]
+    else:
+        try:
+            value = json.loads(PORTS_FILE.read_text()).get(name, default)
+        except (OSError, ValueError):
+            value = default
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        raise SystemExit(f"{variable}: {value!r} is not a port number") from None
+    if not 1024 <= port <= 65535:
+        raise SystemExit(f"{variable}: {port} must be between 1024 and 65535")
+    return port
+
+
 @dataclass(frozen=True)
 class StackSettings:
-    pg_port: int = int(os.environ.get("GOVERNANCE_PG_PORT", "54329"))
-    s3_port: int = int(os.environ.get("GOVERNANCE_S3_PORT", "59000"))
+    pg_port: int = field(default_factory=lambda: _port("pg_port"))
+    s3_port: int = field(default_factory=lambda: _port("s3_port"))
+    airflow_port: int = field(default_factory=lambda: _port("airflow_port"))
+    worker_log_port: int = field(default_factory=lambda: _port("worker_log_port"))
+    trigger_log_port: int = field(default_factory=lambda: _port("trigger_log_port"))
     app_database: str = "app"
     airflow_database: str = "airflow"
     media_bucket: str = os.environ.get("MEDIA_BUCKET", "clipia-media")
@@ -65,6 +100,14 @@ class StackSettings:
     @property
     def s3_endpoint(self) -> str:
         return f"http://127.0.0.1:{self.s3_port}"
+
+    @property
+    def airflow_url(self) -> str:
+        return f"http://localhost:{self.airflow_port}"
+
+    def remember_ports(self) -> None:
+        PORTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+        PORTS_FILE.write_text(json.dumps({name: getattr(self, name) for name in PORTS}, indent=2) + "\n")
 
 
 SETTINGS = StackSettings()
@@ -398,6 +441,13 @@ def environment(settings: StackSettings) -> dict[str, str]:
         ),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(AIRFLOW_HOME / "passwords.json"),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        # The UI and API on loopback only, on this stack's ports. (Airflow's log servers bind every
+        # interface, whatever is set; only their ports can be chosen.)
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(settings.airflow_port),
+        "AIRFLOW__API__BASE_URL": settings.airflow_url,
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(settings.worker_log_port),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(settings.trigger_log_port),
         "AIRFLOW_CONN_APP_DB": settings.dsn(settings.app_database, WORKFLOW_ROLE),
         "AIRFLOW_CONN_GOVERNANCE_VIEW_DB": settings.dsn(settings.app_database, VIEW_ROLE),
         "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(aws_conn, separators=(",", ":")),
@@ -436,6 +486,7 @@ def write_env_file(settings: StackSettings) -> None:
 
 
 def up(settings: StackSettings = SETTINGS) -> None:
+    settings.remember_ports()
     start_postgres(settings)
     start_s3(settings)
     ensure_databases(settings)
