@@ -93,6 +93,7 @@ def server(stack_env, airflow_metadata, ui_database, ui_buckets, tmp_path_factor
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(passwords),
         AIRFLOW__API_AUTH__JWT_SECRET="governance-ui-test-" + uuid.uuid4().hex,
         AIRFLOW__CORE__LAZY_LOAD_PLUGINS="False",
+        AIRFLOW__API__BASE_URL=f"http://127.0.0.1:{port}",
         **ui_buckets,
     )
     log = (home / "api-server.log").open("w")
