@@ -181,6 +181,7 @@ def _read_routes(app: FastAPI) -> None:
 def _hold_routes(app: FastAPI) -> None:
     from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
     from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
+    from starlette.concurrency import run_in_threadpool
 
     from governance.airflow.connections import view_database
     from governance.holds import HoldRefused, place_hold, release_hold
@@ -194,17 +195,25 @@ def _hold_routes(app: FastAPI) -> None:
         unknown = sorted(set(body) - {"user_id", "reason", "reference"})
         if unknown:
             raise HoldRefused(unknown[0], "is not a field of a hold (user_id, reason, reference)")
-        with view_database() as conn:
-            hold = place_hold(conn, user_id=body.get("user_id"), reason=body.get("reason"),
-                              reference=body.get("reference"), placed_by=user.get_name())
+
+        def write() -> Any:  # blocking database work: off the event loop
+            with view_database() as conn:
+                return place_hold(conn, user_id=body.get("user_id"), reason=body.get("reason"),
+                                  reference=body.get("reference"), placed_by=user.get_name())
+
+        hold = await run_in_threadpool(write)
         log.info("legal hold %d placed by %s (%s)", hold.hold_id, user.get_name(), hold.reference)
         return {"hold_id": hold.hold_id, "placed_at": hold.placed_at.isoformat()}
 
     @app.post("/holds/{hold_id}/release", dependencies=[may_edit_runs])
     async def release(hold_id: int, request: Request, user: GetUserDep) -> dict[str, Any]:
         body = await _json_body(request)
-        with view_database() as conn:
-            release_hold(conn, hold_id=hold_id, reason=body.get("reason"), reference=body.get("reference"),
-                         released_by=user.get_name())
+
+        def write() -> int:
+            with view_database() as conn:
+                return release_hold(conn, hold_id=hold_id, reason=body.get("reason"),
+                                    reference=body.get("reference"), released_by=user.get_name())
+
+        await run_in_threadpool(write)
         log.info("legal hold %d released by %s", hold_id, user.get_name())
         return {"hold_id": hold_id, "released": True}
