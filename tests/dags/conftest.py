@@ -6,6 +6,7 @@ once per session), its own AIRFLOW_HOME, and this test's app database and bucket
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -74,3 +75,69 @@ def airflow_dags_test(env: dict[str, str], dag_id: str, *args: str) -> subproces
     """`airflow dags test DAG_ID ...` as a user would run it; returns the finished process."""
     return subprocess.run(["airflow", "dags", "test", dag_id, *args], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
+
+
+# -- an Airflow server of the tests' own (the Governance view's API and browser tests) ------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def ui_database(template_database):
+    """A database of the module's own, for a server that outlives one test."""
+    import uuid
+
+    name = f"ui_{uuid.uuid4().hex[:10]}"
+    url = stack.create_database(name, template=template_database)
+    yield url
+    stack.drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def ui_buckets(s3):
+    """Reports and media buckets of the module's own, as the environment names them."""
+    import uuid
+
+    suffix = uuid.uuid4().hex[:10]
+    names = {"REPORTS_BUCKET": f"reports-ui-{suffix}", "MEDIA_BUCKET": f"media-ui-{suffix}"}
+    for bucket in names.values():
+        s3.create_bucket(Bucket=bucket)
+    return names
+
+
+@contextlib.contextmanager
+def serve(argv: list[str], env: dict[str, str], url: str, log_path: Path, timeout: float = 240):
+    """Start an Airflow server process (in a session of its own), wait until `url` answers its health
+    check, and stop it, with every child, on leaving."""
+    import signal
+    import time
+    import urllib.error
+    import urllib.request
+
+    with log_path.open("w") as log:
+        process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/api/v2/monitor/health", timeout=5):
+                break
+        except (urllib.error.URLError, OSError):
+            if process.poll() is not None or time.monotonic() > deadline:
+                os.killpg(process.pid, signal.SIGKILL)
+                raise AssertionError(f"{argv[1]} did not serve {url}:\n{log_path.read_text()[-4000:]}") from None
+            time.sleep(1)
+    try:
+        yield process
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)

@@ -8,9 +8,7 @@ import hashlib
 import io
 import json
 import os
-import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -21,16 +19,10 @@ import psycopg
 import pytest
 
 from scripts import stack
-from tests.dags.conftest import ROOT, airflow_base_env
+from tests.dags.conftest import airflow_base_env, free_port, serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 PASSWORDS = {"admin": "admin-secret", "viewer": "viewer-secret"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Server:
@@ -62,23 +54,6 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def ui_database(template_database):
-    name = f"ui_{uuid.uuid4().hex[:10]}"
-    url = stack.create_database(name, template=template_database)
-    yield url
-    stack.drop_database(name)
-
-
-@pytest.fixture(scope="module")
-def ui_buckets(s3):
-    suffix = uuid.uuid4().hex[:10]
-    names = {"REPORTS_BUCKET": f"reports-ui-{suffix}", "MEDIA_BUCKET": f"media-ui-{suffix}"}
-    for bucket in names.values():
-        s3.create_bucket(Bucket=bucket)
-    return names
-
-
-@pytest.fixture(scope="module")
 def server(stack_env, airflow_metadata, ui_database, ui_buckets, tmp_path_factory):
     """`airflow api-server` with this project's plugins, on a port of its own."""
     home = tmp_path_factory.mktemp("ui_home")
@@ -96,27 +71,10 @@ def server(stack_env, airflow_metadata, ui_database, ui_buckets, tmp_path_factor
         AIRFLOW__API__BASE_URL=f"http://127.0.0.1:{port}",
         **ui_buckets,
     )
-    log = (home / "api-server.log").open("w")
-    process = subprocess.Popen(["airflow", "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-                               env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/api/v2/monitor/health", timeout=5):
-                break
-        except (urllib.error.URLError, OSError):
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise AssertionError("api-server did not start:\n"
-                                     + (home / "api-server.log").read_text()[-4000:]) from None
-            time.sleep(1)
-    yield Server(url)
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    argv = ["airflow", "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    with serve(argv, env, url, home / "api-server.log"):
+        yield Server(url)
 
 
 @pytest.fixture

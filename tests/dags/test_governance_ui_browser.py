@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import time
-import urllib.error
-import urllib.request
 import uuid
 
 import psycopg
 import pytest
 
 from scripts import stack
-from tests.dags.conftest import ROOT, airflow_base_env
-from tests.dags.test_governance_ui import free_port, published
+from tests.dags.conftest import ROOT, airflow_base_env, free_port, serve
+from tests.dags.test_governance_ui import published
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -29,22 +25,7 @@ ADMIN_PASSWORD = "admin-" + uuid.uuid4().hex[:8]
 
 
 @pytest.fixture(scope="module")
-def browser_database(template_database):
-    name = f"uib_{uuid.uuid4().hex[:10]}"
-    url = stack.create_database(name, template=template_database)
-    yield url
-    stack.drop_database(name)
-
-
-@pytest.fixture(scope="module")
-def reports_bucket(s3):
-    name = f"reports-uib-{uuid.uuid4().hex[:10]}"
-    s3.create_bucket(Bucket=name)
-    return name
-
-
-@pytest.fixture(scope="module")
-def standalone(stack_env, airflow_metadata, browser_database, reports_bucket, tmp_path_factory):
+def standalone(stack_env, airflow_metadata, ui_database, ui_buckets, tmp_path_factory):
     """`airflow standalone` (scheduler, DAG processor, triggerer, API server and UI) on ports of its own."""
     if not shutil.which("chromium"):
         pytest.skip("chromium is not installed: run `make test` as root, or `apt-get install -y chromium`, "
@@ -54,10 +35,10 @@ def standalone(stack_env, airflow_metadata, browser_database, reports_bucket, tm
     env = airflow_base_env(stack_env, home)
     port = free_port()
     env.update(
-        AIRFLOW_CONN_APP_DB=browser_database.replace("postgres@", f"{stack.WORKFLOW_ROLE}@", 1),
-        AIRFLOW_CONN_GOVERNANCE_VIEW_DB=browser_database.replace("postgres@", f"{stack.VIEW_ROLE}@", 1),
-        APP_DB_URL=browser_database,
-        REPORTS_BUCKET=reports_bucket,
+        AIRFLOW_CONN_APP_DB=ui_database.replace("postgres@", f"{stack.WORKFLOW_ROLE}@", 1),
+        AIRFLOW_CONN_GOVERNANCE_VIEW_DB=ui_database.replace("postgres@", f"{stack.VIEW_ROLE}@", 1),
+        APP_DB_URL=ui_database,
+        **ui_buckets,
         AIRFLOW__API__PORT=str(port),
         AIRFLOW__API__HOST="127.0.0.1",
         AIRFLOW__API__BASE_URL=f"http://127.0.0.1:{port}",
@@ -68,40 +49,19 @@ def standalone(stack_env, airflow_metadata, browser_database, reports_bucket, tm
         AIRFLOW__API_AUTH__JWT_SECRET="governance-browser-test-" + uuid.uuid4().hex,
         AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True",
     )
-    log = (home / "standalone.log").open("w")
-    process = subprocess.Popen(["airflow", "standalone"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 240
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/api/v2/monitor/health", timeout=5):
-                break
-        except (urllib.error.URLError, OSError):
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                text = (home / "standalone.log").read_text()[-4000:]
-                raise AssertionError(f"airflow standalone did not serve {url}:\n{text}") from None
-            time.sleep(2)
-    yield url
-    import os
-    import signal
-
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+    with serve(["airflow", "standalone"], env, url, home / "standalone.log"):
+        yield url
 
 
 def test_a_user_logs_in_opens_governance_downloads_the_purge_report_and_places_a_hold(
-    standalone, browser_database, s3, reports_bucket, tmp_path
+    standalone, ui_database, s3, ui_buckets, tmp_path
 ):
     from playwright.sync_api import sync_playwright
 
-    with psycopg.connect(browser_database, autocommit=True) as conn:
+    with psycopg.connect(ui_database, autocommit=True) as conn:
         conn.execute("INSERT INTO app.users (user_id, email) VALUES (777, 'browser@example.com')")
-        report = published(conn, s3, {"REPORTS_BUCKET": reports_bucket},
+        report = published(conn, s3, ui_buckets,
                            key="retention_purge/2026-11-30/nightly/purge_report.html",
                            body=b"<!doctype html><title>Purge report</title><h1>Retention purge report</h1>")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -138,6 +98,6 @@ def test_a_user_logs_in_opens_governance_downloads_the_purge_report_and_places_a
         frame.get_by_text("legal hold placed").first.wait_for()
         page.screenshot(path=str(ARTIFACTS / "governance-ledger.png"), full_page=True)
         browser.close()
-    with psycopg.connect(browser_database) as conn:
+    with psycopg.connect(ui_database) as conn:
         held = conn.execute("SELECT user_id, reference, placed_by FROM governance.legal_holds").fetchall()
     assert held == [(777, "CASE-2026-17", "admin")]
