@@ -34,6 +34,7 @@ for _path in (ROOT / "plugins", ROOT):
         sys.path.insert(0, str(_path))
 
 from benchmarks.bench_purge import _drop_databases, _environment  # noqa: E402  (sys.path above)
+from benchmarks.bench_quality import _timed  # noqa: E402
 
 DB = "bench_transfers"
 USERS = 100_000
@@ -62,12 +63,6 @@ HAND_MONTH = """
 SELECT model_provider, count(*), count(DISTINCT user_id)
 FROM app.generations WHERE created_at >= %(start)s AND created_at < %(end)s GROUP BY 1
 """
-
-
-def _timed(function) -> tuple[float, object]:
-    started = time.perf_counter()
-    value = function()
-    return time.perf_counter() - started, value
 
 
 def main(argv: list[str] | None = None) -> int:
