@@ -43,7 +43,7 @@ def _last_dag_runs() -> dict[str, dict[str, Any]]:
     return found
 
 
-def _page(template: str, request: Request, **context: Any) -> HTMLResponse:
+def _page(template: str, **context: Any) -> HTMLResponse:
     from governance.reports import render_html
 
     return HTMLResponse(render_html(f"ui/{template}", page=template.split(".")[0], **context))
@@ -117,11 +117,11 @@ def _read_routes(app: FastAPI) -> None:
     from governance.holds import holds
 
     @app.get("/", response_class=HTMLResponse)
-    def promises_page(request: Request, user: GetUserDep) -> HTMLResponse:
+    def promises_page(user: GetUserDep) -> HTMLResponse:
         with view_database() as conn:
             rows = view.promise_rows(conn, _last_dag_runs())
             verification = view.last_verification(conn)
-        return _page("promises.html.j2", request, rows=rows, verification=verification, user=user.get_name())
+        return _page("promises.html.j2", rows=rows, verification=verification, user=user.get_name())
 
     @app.get("/api/promises")
     def promises_json() -> list[dict[str, Any]]:
@@ -129,12 +129,12 @@ def _read_routes(app: FastAPI) -> None:
             return view.promise_rows(conn, _last_dag_runs())
 
     @app.get("/reports", response_class=HTMLResponse)
-    def reports_page(request: Request, workflow: str | None = None, period_start: str | None = None,
+    def reports_page(workflow: str | None = None, period_start: str | None = None,
                      period_end: str | None = None, page: int = 1) -> HTMLResponse:
         window = view.period(period_start, period_end, required=False)
         with view_database() as conn:
             found = view.report_list(conn, workflow=workflow, window=window, page=page)
-        return _page("reports.html.j2", request, found=found, workflow=workflow or "",
+        return _page("reports.html.j2", found=found, workflow=workflow or "",
                      period_start=period_start or "", period_end=period_end or "")
 
     @app.get("/reports/{report_id}")
@@ -149,22 +149,22 @@ def _read_routes(app: FastAPI) -> None:
                                           "X-Content-SHA256": found["sha256"]})
 
     @app.get("/ledger", response_class=HTMLResponse)
-    def ledger_page(request: Request, page: int = 1) -> HTMLResponse:
+    def ledger_page(page: int = 1) -> HTMLResponse:
         with view_database() as conn:
             found = view.ledger_page(conn, page)
             verification = view.last_verification(conn)
-        return _page("ledger.html.j2", request, found=found, verification=verification)
+        return _page("ledger.html.j2", found=found, verification=verification)
 
     @app.get("/holds", response_class=HTMLResponse)
-    def holds_page(request: Request, user: GetUserDep) -> HTMLResponse:
+    def holds_page(user: GetUserDep) -> HTMLResponse:
         editor = _may_edit(user)
         with view_database() as conn:
             found = holds(conn)
-        return _page("holds.html.j2", request, holds=found, editor=editor)
+        return _page("holds.html.j2", holds=found, editor=editor)
 
     @app.get("/evidence", response_class=HTMLResponse)
-    def evidence_page(request: Request) -> HTMLResponse:
-        return _page("evidence.html.j2", request)
+    def evidence_page() -> HTMLResponse:
+        return _page("evidence.html.j2")
 
     @app.get("/evidence.zip")
     def evidence_download(request: Request, user: GetUserDep, period_start: str | None = None,
