@@ -28,7 +28,7 @@ seed: services
 	$(ENV) python scripts/seed.py --scale $(SCALE) $(if $(INJECT),--inject $(INJECT)) $(if $(filter 0,$(MEDIA)),--no-media)
 
 demo: services
-	$(ENV) bash scripts/demo.sh
+	$(ENV) python scripts/demo.py
 
 stop:
 	@if [ -x $(PY) ]; then $(PY) scripts/stack.py down; fi

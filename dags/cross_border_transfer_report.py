@@ -36,9 +36,10 @@ says what to do. A bad register fails the DAG import with the entry and the fiel
 
 from __future__ import annotations
 
-from airflow.sdk import Param, TriggerRule, dag, task
+from airflow.sdk import TriggerRule, dag, task
 
 from governance.airflow.dag_defaults import RUN_TIMEOUT, START_DATE, default_args
+from governance.airflow.forms import optional
 from governance.register import load_jurisdictions, load_transfer_register
 
 # Parse-time validation: a bad register is an import error naming the entry and the field.
@@ -59,10 +60,10 @@ load_jurisdictions()
     tags=["governance", "transfers", "privacy-policy:8"],
     default_args=default_args(),
     params={
-        "period_start": Param(None, type=["null", "string"], format="date", title="Period start",
+        "period_start": optional(None, "string", format="date", title="Period start",
                               description="First day of the period (YYYY-MM-DD). Empty, with Period end empty: "
                               "the previous calendar month."),
-        "period_end": Param(None, type=["null", "string"], format="date", title="Period end",
+        "period_end": optional(None, "string", format="date", title="Period end",
                             description="The day after the period's last day (YYYY-MM-DD, exclusive); not "
                             "later than today."),
     },

@@ -30,10 +30,11 @@ hash column can be hashed in place with `data_quality_remediation` (manual, dry 
 
 from __future__ import annotations
 
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, TriggerRule, dag, get_current_context, task
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, TriggerRule, dag, get_current_context, task
 
 from governance.airflow.assets import ARCHIVAL_COMPLETED, PURGE_COMPLETED
 from governance.airflow.dag_defaults import RUN_TIMEOUT, START_DATE, default_args
+from governance.airflow.forms import optional
 from governance.airflow.quality_tasks import SUITES
 
 
@@ -51,9 +52,9 @@ from governance.airflow.quality_tasks import SUITES
     tags=["governance", "data-quality", "privacy-policy:2.2", "privacy-policy:4", "privacy-policy:5"],
     default_args=default_args(),
     params={
-        "full_scan": Param(
+        "full_scan": optional(
             False,
-            type="boolean",
+            "boolean",
             title="Full scan",
             description="Read every row, not only the rows added since the last successful run (Sundays always do).",
         ),

@@ -24,6 +24,7 @@ from __future__ import annotations
 from airflow.sdk import Param, dag, task
 
 from governance.airflow.dag_defaults import RUN_TIMEOUT, START_DATE, default_args
+from governance.airflow.forms import optional
 
 
 @dag(
@@ -46,8 +47,8 @@ from governance.airflow.dag_defaults import RUN_TIMEOUT, START_DATE, default_arg
             title="Finding ids",
             description="result_id of each finding in governance.dq_results (the failed check's log names them).",
         ),
-        "dry_run": Param(True, type="boolean", title="Dry run",
-                         description="Preview only: count what would change, change nothing."),
+        "dry_run": optional(True, "boolean", title="Dry run",
+                            description="Preview only: count what would change, change nothing."),
     },
 )
 def data_quality_remediation():

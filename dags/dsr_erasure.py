@@ -34,10 +34,11 @@ erasure does not start while the audit ledger fails verification (see
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import dag, task
 
 from governance.airflow.dag_defaults import RUN_TIMEOUT, START_DATE, default_args
 from governance.airflow.dsr_forms import request_params
+from governance.airflow.forms import optional
 
 # Parse-time validation: a bad policy file, or two that disagree, is an import error naming them.
 FIELDS = request_params()
@@ -57,7 +58,7 @@ FIELDS = request_params()
     default_args=default_args(),
     params={
         **FIELDS,
-        "ledger_override_reason": Param("", type="string", title="Ledger override reason",
+        "ledger_override_reason": optional(None, "string", title="Ledger override reason",
                                         description="Only when the audit ledger fails verification: why to erase "
                                         "anyway (a ticket and a reason; no personal data). Kept in the ledger."),
     },

@@ -23,13 +23,15 @@ retry when it is back.
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import dag, task
 
 from governance.airflow.dag_defaults import RUN_TIMEOUT, START_DATE, default_args
+from governance.airflow.forms import optional
 from governance.policy import load_retention_policy
 
 POLICY = load_retention_policy()  # parse-time validation: a bad file is an import error naming it
 CATEGORIES = POLICY.model.rule("moderation_logs_critical").archive.categories
+PERIOD = ("2026-01-01", "2027-01-01")  # the form's default period: the archive's first year
 
 
 @dag(
@@ -43,13 +45,16 @@ CATEGORIES = POLICY.model.rule("moderation_logs_critical").archive.categories
     tags=["governance", "archive", "audit", "privacy-policy:5"],
     default_args=default_args(),
     params={
-        "period_start": Param("2026-01-01", type="string", format="date", title="From (included)"),
-        "period_end": Param("2027-01-01", type="string", format="date", title="To (excluded)"),
-        "user_id": Param(None, type=["null", "integer"], title="User id",
+        "period_start": optional(PERIOD[0], "string", format="date", title="From (included)",
+                                 description=f"First day (YYYY-MM-DD); empty: {PERIOD[0]}."),
+        "period_end": optional(PERIOD[1], "string", format="date", title="To (excluded)",
+                               description=f"The day after the last day (YYYY-MM-DD); empty: {PERIOD[1]}."),
+        "user_id": optional(None, "integer", title="User id",
                          description="One person, by user id (turned into the pseudonym the archive holds)."),
-        "pseudonym": Param(None, type=["null", "string"], title="Pseudonym",
+        "pseudonym": optional(None, "string", title="Pseudonym",
                            description="One person, by the 64-character pseudonym of an erased account."),
-        "category": Param(None, type=["null", "string"], enum=[None, *CATEGORIES], title="Category"),
+        "category": optional(None, "string", enum=CATEGORIES, title="Category",
+                             description="One category of moderation event; empty: every category."),
     },
 )
 def moderation_archive_retrieval():
@@ -57,7 +62,7 @@ def moderation_archive_retrieval():
     def retrieve(**context) -> dict:
         from governance.airflow.retrieval_tasks import retrieve_and_report
 
-        return retrieve_and_report(context)
+        return retrieve_and_report(context, default_period=PERIOD)
 
     retrieve()
 

@@ -43,10 +43,11 @@ while the audit ledger fails verification (`ledger_override_reason` overrides, r
 
 from __future__ import annotations
 
-from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
+from airflow.sdk import TriggerRule, dag, get_current_context, task
 
 from governance.airflow.assets import ARCHIVAL_COMPLETED
 from governance.airflow.dag_defaults import RUN_TIMEOUT, START_DATE, default_args
+from governance.airflow.forms import optional
 from governance.policy import MAX_BATCH_SIZE, load_retention_policy
 
 POLICY = load_retention_policy()  # parse-time validation: a bad file is an import error naming it
@@ -65,15 +66,16 @@ POLICY = load_retention_policy()  # parse-time validation: a bad file is an impo
     tags=["governance", "retention", "archive", "privacy-policy:4", "privacy-policy:5"],
     default_args=default_args(),
     params={
-        "dry_run": Param(True, type="boolean", title="Dry run",
+        "dry_run": optional(True, "boolean", title="Dry run",
                          description="Preview only: count what is due, archive and delete nothing. Runs the "
                                      "schedule makes archive."),
-        "cutoff": Param(None, type=["null", "string"], format="date-time", title="Cutoff",
+        "cutoff": optional(None, "string", format="date-time", title="Cutoff",
                         description="Instead of the run's cutoff (periods count back from it). Not later than now."),
-        "batch_size": Param(POLICY.model.defaults.batch_size, type="integer", minimum=1, maximum=MAX_BATCH_SIZE,
-                            title="Batch size", description="Rows per delete transaction."),
-        "ledger_override_reason": Param(
-            "", type="string", title="Ledger override reason",
+        "batch_size": optional(POLICY.model.defaults.batch_size, "integer", minimum=1, maximum=MAX_BATCH_SIZE,
+                               title="Batch size", description=f"Rows per delete transaction, 1 to "
+                               f"{MAX_BATCH_SIZE:,}; empty: {POLICY.model.defaults.batch_size:,}."),
+        "ledger_override_reason": optional(
+            None, "string", title="Ledger override reason",
             description="Only when the audit ledger fails verification: why to go on anyway (a ticket and a "
                         "reason; no personal data). Kept in the append-only ledger for good."),
     },

@@ -47,10 +47,11 @@ succeeded; the data-quality checks follow it.
 
 from __future__ import annotations
 
-from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
+from airflow.sdk import TriggerRule, dag, get_current_context, task
 
 from governance.airflow.assets import PURGE_COMPLETED
 from governance.airflow.dag_defaults import RUN_TIMEOUT, START_DATE, default_args
+from governance.airflow.forms import optional
 from governance.policy import MAX_BATCH_SIZE, load_retention_policy
 
 POLICY = load_retention_policy()  # parse-time validation: a bad file is an import error naming it
@@ -70,39 +71,40 @@ RULES = [rule.name for rule in POLICY.model.rules_for("retention_purge")]
     tags=["governance", "retention", "privacy-policy:5"],
     default_args=default_args(),
     params={
-        "dry_run": Param(
+        "dry_run": optional(
             True,
-            type="boolean",
+            "boolean",
             title="Dry run",
             description="Preview only: count what is due, delete nothing. Scheduled runs purge once the "
             "deployment sets GOVERNANCE_SCHEDULED_DELETES=enabled.",
         ),
-        "rules": Param(
+        "rules": optional(
             [],
-            type="array",
+            "array",
             items={"type": "string", "enum": RULES},
             examples=RULES,  # renders a multi-select of the policy's rules
             title="Rules",
             description="Run only these rules; empty runs all of them.",
         ),
-        "batch_size": Param(
+        "batch_size": optional(
             POLICY.model.defaults.batch_size,
-            type="integer",
+            "integer",
             minimum=1,
             maximum=MAX_BATCH_SIZE,
             title="Batch size",
-            description="Rows per delete transaction.",
+            description=f"Rows per delete transaction, 1 to {MAX_BATCH_SIZE:,}; empty: "
+            f"{POLICY.model.defaults.batch_size:,}.",
         ),
-        "max_rows_per_rule": Param(
+        "max_rows_per_rule": optional(
             POLICY.model.defaults.max_rows_per_rule,
-            type="integer",
+            "integer",
             minimum=1,
             title="Max rows per rule",
             description="Safety cap: a rule with more rows due than this fails, deleting nothing.",
         ),
-        "ledger_override_reason": Param(
-            "",
-            type="string",
+        "ledger_override_reason": optional(
+            None,
+            "string",
             title="Ledger override reason",
             description="Only when the audit ledger fails verification: why to purge anyway (a ticket and a "
             "reason; no personal data). Kept in the append-only ledger for good.",

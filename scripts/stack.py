@@ -21,6 +21,7 @@ import os
 import secrets
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -53,8 +54,6 @@ PORTS = {
     "pg_port": ("GOVERNANCE_PG_PORT", 54329),
     "s3_port": ("GOVERNANCE_S3_PORT", 59000),
     "airflow_port": ("GOVERNANCE_AIRFLOW_PORT", 8080),
-    "worker_log_port": ("GOVERNANCE_WORKER_LOG_PORT", 8793),
-    "trigger_log_port": ("GOVERNANCE_TRIGGER_LOG_PORT", 8794),
 }
 
 
@@ -82,8 +81,6 @@ class StackSettings:
     pg_port: int = field(default_factory=lambda: _port("pg_port"))
     s3_port: int = field(default_factory=lambda: _port("s3_port"))
     airflow_port: int = field(default_factory=lambda: _port("airflow_port"))
-    worker_log_port: int = field(default_factory=lambda: _port("worker_log_port"))
-    trigger_log_port: int = field(default_factory=lambda: _port("trigger_log_port"))
     app_database: str = "app"
     airflow_database: str = "airflow"
     media_bucket: str = os.environ.get("MEDIA_BUCKET", "clipia-media")
@@ -187,6 +184,18 @@ def stop_pid(name: str, pid_file: Path, timeout: float = 30.0) -> None:
         if not group_members(pid):
             break
     pid_file.unlink(missing_ok=True)
+
+
+def port_taken(port: int) -> bool:
+    """Whether something already listens on 127.0.0.1:PORT."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def airflow_daemons() -> list[str]:
+    """The Airflow components this stack started (scripts/local_airflow.py), by their pid files."""
+    return sorted(path.stem for path in RUN_DIR.glob("airflow*.pid"))
 
 
 def spawn_daemon(name: str, argv: list[str], env: dict[str, str] | None = None) -> int:
@@ -441,13 +450,11 @@ def environment(settings: StackSettings) -> dict[str, str]:
         ),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(AIRFLOW_HOME / "passwords.json"),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-        # The UI and API on loopback only, on this stack's ports. (Airflow's log servers bind every
-        # interface, whatever is set; only their ports can be chosen.)
+        # The UI and API on loopback only, on this stack's port. (Airflow's log servers, which bind
+        # every interface, are not started: scripts/local_airflow.py.)
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(settings.airflow_port),
         "AIRFLOW__API__BASE_URL": settings.airflow_url,
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(settings.worker_log_port),
-        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(settings.trigger_log_port),
         "AIRFLOW_CONN_APP_DB": settings.dsn(settings.app_database, WORKFLOW_ROLE),
         "AIRFLOW_CONN_GOVERNANCE_VIEW_DB": settings.dsn(settings.app_database, VIEW_ROLE),
         "AIRFLOW_CONN_AWS_DEFAULT": json.dumps(aws_conn, separators=(",", ":")),
@@ -495,7 +502,7 @@ def up(settings: StackSettings = SETTINGS) -> None:
 
 
 def down() -> None:
-    for name in ("airflow", "s3"):
+    for name in [*airflow_daemons(), "s3"]:
         stop_pid(name, RUN_DIR / f"{name}.pid")
     stop_postgres()
 
@@ -504,10 +511,10 @@ def status(settings: StackSettings = SETTINGS) -> int:
     rows = {
         "postgres": postmaster_pid() is not None and pg_ready(settings),
         "s3": daemon_running("s3") and s3_ready(settings),
-        "airflow": daemon_running("airflow"),
+        **{name: daemon_running(name) for name in airflow_daemons()},
     }
     for name, running in rows.items():
-        print(f"{name:10s} {'running' if running else 'stopped'}")
+        print(f"{name:22s} {'running' if running else 'stopped'}")
     return 0 if rows["postgres"] and rows["s3"] else 1
 
 

@@ -350,7 +350,7 @@ class SuiteRun:
             engine = GreatExpectations(gx_conn)
             batches = build_batches(context, self.suite.kinds())
             log.info("%s: %d batches: %s", self.suite.name, len(batches),
-                     "; ".join(f"{b.target(b.column)} ({_scope_words(b.scope)})" for b in batches) or "none")
+                     "; ".join(f"{b.target(b.column)} ({scope_words(b.scope)})" for b in batches) or "none")
             for batch in batches:
                 outcome.results += self._validate(engine, gx_conn, batch)
             outcome.data_docs = self._data_docs(engine)
@@ -445,10 +445,18 @@ class SuiteRun:
                 "high_key": high_key, "run_id": self.run_id})
 
 
-def _scope_words(scope: dict[str, Any]) -> str:
+def scope_words(scope: dict[str, Any]) -> str:
+    """What a batch read, in words for its log line and its report row (scopes come from quality_batches)."""
+    if "objects_checked" in scope:  # the archive's objects: every one checked, the new ones read in full
+        new = f" (manifests after {scope['bytes_read_after']})" if "bytes_read_after" in scope else ""
+        return f"{scope['objects_checked']} objects checked, {scope['objects_read']} read{new}"
+    if "objects_listed" in scope:
+        return f"{scope['objects_listed']} objects listed"
     if scope.get("mode") == "incremental":
-        return f"{scope['key']} {scope['after']} < key <= {scope['through']}"
-    return "whole" if "why" not in scope else f"whole: {scope['why']}"
+        return f"{scope['key']} from {scope['after'] + 1} to {scope['through']} (new since the last run)"
+    if "cutoff" in scope:
+        return f"all rows; due before {scope['cutoff']} (the cutoff less {scope['grace_period']})"
+    return f"all rows ({scope['why']})" if "why" in scope else "all rows"
 
 
 def _index_rows(index_list: list[Any], key_names: list[str]) -> list[dict[str, Any]]:

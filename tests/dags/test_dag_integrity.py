@@ -39,6 +39,24 @@ def test_scheduled_dags_do_not_catch_up(dagbag):
         assert dag.start_date is None or dag.start_date.tzinfo is not None, dag_id
 
 
+# Fields a request cannot do without: the form rightly marks them required.
+REQUIRED_FIELDS = {("dsr_export", "request_id"), ("dsr_erasure", "request_id"),
+                   ("data_quality_remediation", "result_ids")}
+
+
+def test_form_fields_with_a_default_are_optional_and_no_number_is_clamped(dagbag):
+    """In Airflow's Trigger form a field is marked required, and blocks the button when empty, unless its type
+    admits null; and a number past an inclusive minimum or maximum is silently set to the bound. So every field
+    but the few a request needs admits null, and no field has a top-level bound (governance.airflow.forms)."""
+    for dag_id, dag in dagbag.dags.items():
+        for name, param in dag.params.items():
+            schema = param.schema
+            assert "minimum" not in schema and "maximum" not in schema, f"{dag_id}.{name}: the form clamps it"
+            kinds = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+            optional = (dag_id, name) not in REQUIRED_FIELDS
+            assert ("null" in kinds) == optional, f"{dag_id}.{name}: optional={optional}, type {kinds}"
+
+
 def test_retention_purge_shape(dagbag):
     """retention_purge runs at 02:00 UTC, has the form fields scripts rely on, and maps one task per rule."""
     dag = dagbag.dags["retention_purge"]

@@ -33,14 +33,18 @@ def test_defaults_then_the_remembered_ports_then_the_variables(ports_file, monke
     assert stack.StackSettings().airflow_port == 18081
 
 
-def test_airflow_listens_on_loopback_on_the_stack_s_ports(ports_file, monkeypatch):
+def test_airflow_listens_on_loopback_on_the_stack_s_port_and_opens_no_log_server(ports_file, monkeypatch):
+    """The UI and API on 127.0.0.1; the scheduler's and triggerer's log servers, which bind every interface
+    whatever is set, are not started (the API server reads the task logs from their files)."""
+    from scripts.local_airflow import COMPONENTS
+
     monkeypatch.setenv("GOVERNANCE_AIRFLOW_PORT", "18090")
-    monkeypatch.setenv("GOVERNANCE_WORKER_LOG_PORT", "18793")
     env = stack.environment(stack.StackSettings())
     assert (env["AIRFLOW__API__HOST"], env["AIRFLOW__API__PORT"]) == ("127.0.0.1", "18090")
     assert env["AIRFLOW__API__BASE_URL"] == "http://localhost:18090"
-    assert env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"] == "18793"
-    assert env["AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"] == "8794"
+    assert {command[0] for command in COMPONENTS.values()} == {"api-server", "scheduler", "dag-processor", "triggerer"}
+    for command in COMPONENTS.values():
+        assert command[0] not in ("scheduler", "triggerer") or "--skip-serve-logs" in command, command
 
 
 @pytest.mark.parametrize(("value", "message"), [("http", "'http' is not a port number"),

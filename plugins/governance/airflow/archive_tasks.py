@@ -10,6 +10,7 @@ from typing import Any
 from governance import settings
 from governance.airflow.connections import app_database, s3_client
 from governance.airflow.failures import task_errors
+from governance.airflow.forms import value_or_default
 from governance.airflow.outcomes import planned_or_skip, report_summary, run_record
 from governance.airflow.runs import InvalidRunParameters, dry_run, run_conf, run_cutoff, run_started, run_type
 from governance.archive import ArchiveSettings, archive_rule, due_by_month, write_run_manifest
@@ -43,14 +44,14 @@ def resolve_parameters(policy: RetentionPolicy, params: Mapping[str, Any], *, co
                 f"cutoff: {cutoff:%Y-%m-%d %H:%M:%S} UTC is later than now ({started:%Y-%m-%d %H:%M:%S} UTC); it "
                 "would delete or archive moderation events younger than their 90 days"
             )
-    batch_size = params.get("batch_size", policy.defaults.batch_size)
+    batch_size = value_or_default(params, "batch_size", policy.defaults.batch_size)
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise InvalidRunParameters(f"batch_size: {batch_size!r} must be an integer from 1 to {MAX_BATCH_SIZE}")
     reason = params.get("ledger_override_reason") or ""
     if not isinstance(reason, str):
         raise InvalidRunParameters(f"ledger_override_reason: {reason!r} must be text")
     return {"cutoff": cutoff, "batch_size": batch_size, "ledger_override_reason": reason.strip(),
-            "dry_run": dry_run(kind, conf, bool(params.get("dry_run", True))),
+            "dry_run": dry_run(kind, conf, value_or_default(params, "dry_run", True)),
             "rules": [rule.name for rule in policy.rules_for(WORKFLOW)]}
 
 

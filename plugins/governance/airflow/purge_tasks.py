@@ -13,6 +13,7 @@ from typing import Any
 from governance import settings
 from governance.airflow.connections import app_database, s3_client
 from governance.airflow.failures import task_errors
+from governance.airflow.forms import value_or_default
 from governance.airflow.outcomes import planned_or_skip, report_summary, run_record
 from governance.airflow.runs import InvalidRunParameters, dry_run, run_conf, run_cutoff, run_type
 from governance.ledger_audit import require_intact_ledger
@@ -46,11 +47,11 @@ def resolve_parameters(policy: RetentionPolicy, params: Mapping[str, Any], *, co
         raise InvalidRunParameters(f"ledger_override_reason: {reason!r} must be text")
     return {
         "rules": [name for name in available if name in chosen],
-        "batch_size": _positive_int("batch_size", params.get("batch_size", policy.defaults.batch_size),
+        "batch_size": _positive_int("batch_size", value_or_default(params, "batch_size", policy.defaults.batch_size),
                                     MAX_BATCH_SIZE),
-        "max_rows_per_rule": _positive_int("max_rows_per_rule",
-                                           params.get("max_rows_per_rule", policy.defaults.max_rows_per_rule)),
-        "dry_run": dry_run(kind, conf, bool(params.get("dry_run", True))),
+        "max_rows_per_rule": _positive_int("max_rows_per_rule", value_or_default(params, "max_rows_per_rule",
+                                                                                 policy.defaults.max_rows_per_rule)),
+        "dry_run": dry_run(kind, conf, value_or_default(params, "dry_run", True)),
         "ledger_override_reason": reason.strip(),
     }
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from governance.airflow.connections import app_database, s3_client
 from governance.airflow.failures import task_errors
+from governance.airflow.forms import value_or_default
 from governance.airflow.runs import InvalidRunParameters, run_cutoff
 from governance.quality import SUITES
 from governance.reports import publish, publish_document, report_prefix
@@ -31,7 +32,7 @@ def plan_checks(context: Mapping[str, Any]) -> dict[str, Any]:
     """Tonight's scan: full when the form asks for it or on the weekly day, else incremental."""
     from governance.quality import load_suite
 
-    asked = context["params"].get("full_scan", False)
+    asked = value_or_default(context["params"], "full_scan", False)
     if not isinstance(asked, bool):
         raise InvalidRunParameters(f"full_scan: {asked!r} must be true or false")
     cutoff = run_cutoff(context)
@@ -80,7 +81,7 @@ def run_suite(suite: str, plan: Mapping[str, Any], context: Mapping[str, Any]) -
 def write_report(plan: Mapping[str, Any] | None, context: Mapping[str, Any]) -> dict[str, Any]:
     """The run's report from governance.dq_results: every check, what it proves, and what failed."""
     from governance.airflow.outcomes import planned_or_skip
-    from governance.quality import load_suite, results_of_run
+    from governance.quality import load_suite, results_of_run, scope_words
 
     planned_or_skip([plan] if plan else None)
     run_id = context["run_id"]
@@ -97,7 +98,8 @@ def write_report(plan: Mapping[str, Any] | None, context: Mapping[str, Any]) -> 
                 "suite": name, "promise": suite.meta.get("promise"), "about": suite.meta.get("about"),
                 "suite_sha256": suite.sha256, "ran": bool(rows), "checks": len(rows),
                 "failed": sum(not row["success"] for row in rows),
-                "results": [{**row, "explain": explain.get(row["check_name"], "")} for row in rows],
+                "results": [{**row, "explain": explain.get(row["check_name"], ""), "read": scope_words(row["scope"])}
+                            for row in rows],
             })
         failed = sum(s["failed"] for s in suites)
         not_run = [s["suite"] for s in suites if not s["ran"]]
@@ -144,7 +146,7 @@ def remediate_findings(context: Mapping[str, Any]) -> dict[str, Any]:
                                                        for i in ids):
         raise InvalidRunParameters(f"result_ids: {ids!r} must be a non-empty list of finding ids (result_id in "
                                    "governance.dq_results, named in the failed task's log and the report)")
-    dry = params.get("dry_run", True)
+    dry = value_or_default(params, "dry_run", True)
     if not isinstance(dry, bool):
         raise InvalidRunParameters(f"dry_run: {dry!r} must be true or false")
     run_id = context["run_id"]

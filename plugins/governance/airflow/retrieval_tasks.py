@@ -12,6 +12,7 @@ from typing import Any
 from governance import settings
 from governance.airflow.connections import app_database, arrow_s3, s3_client
 from governance.airflow.failures import task_errors
+from governance.airflow.forms import value_or_default
 from governance.airflow.runs import InvalidRunParameters, run_conf
 from governance.archive_retrieval import Retrieval, retrieve
 from governance.keys import pseudonym_key
@@ -31,21 +32,23 @@ def _day(name: str, value: Any) -> date:
         raise InvalidRunParameters(f"{name}: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
-def request_from(params: Mapping[str, Any]) -> Retrieval:
-    """The form's fields as a Retrieval (checked against the policy by `retrieve`)."""
+def request_from(params: Mapping[str, Any], default_period: tuple[str, str]) -> Retrieval:
+    """The form's fields as a Retrieval (checked against the policy by `retrieve`); an empty day of the
+    period is the form's default."""
     user_id = params.get("user_id")
     if user_id is not None and (not isinstance(user_id, int) or isinstance(user_id, bool)):
         raise InvalidRunParameters(f"user_id: {user_id!r} must be an integer")
-    return Retrieval(start=_day("period_start", params.get("period_start")),
-                     end=_day("period_end", params.get("period_end")), user_id=user_id,
+    start, end = (value_or_default(params, name, default)
+                  for name, default in zip(("period_start", "period_end"), default_period, strict=True))
+    return Retrieval(start=_day("period_start", start), end=_day("period_end", end), user_id=user_id,
                      pseudonym=(params.get("pseudonym") or None), category=(params.get("category") or None))
 
 
-def retrieve_and_report(context: Mapping[str, Any]) -> dict[str, Any]:
+def retrieve_and_report(context: Mapping[str, Any], *, default_period: tuple[str, str]) -> dict[str, Any]:
     """Read the selected events from the archive into a CSV and an HTML summary in the reports bucket, indexed."""
     with task_errors(WORKFLOW, "retrieve"):
         run_conf(context, context["dag"].params)
-        request = request_from(context["params"])
+        request = request_from(context["params"], default_period)
         run_id = context["run_id"]
         policy = load_retention_policy()
         prefix = report_prefix(WORKFLOW, datetime.now(UTC).date(), run_id)

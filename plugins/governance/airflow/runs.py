@@ -89,8 +89,9 @@ def scheduled_deletes_enabled() -> bool:
 def dry_run(kind: str, conf: Mapping[str, Any], default: bool) -> bool:
     """An explicit dry_run in the run's configuration is always honoured; otherwise runs of
     type `kind` that the schedule made do the work if the deployment enabled scheduled deletes
-    (and preview if not), and every other run takes the form's default (a preview)."""
-    if "dry_run" in conf:
+    (and preview if not), and every other run takes the form's default (a preview). A dry_run
+    left empty (null) is no choice."""
+    if conf.get("dry_run") is not None:
         value = conf["dry_run"]
         if not isinstance(value, bool):
             raise InvalidRunParameters(f"dry_run: {value!r} must be true or false")
@@ -101,4 +102,6 @@ def dry_run(kind: str, conf: Mapping[str, Any], default: bool) -> bool:
                         "once it is ready to purge)", kind, SCHEDULED_DELETES)
             return True
         return False
+    if not isinstance(default, bool):
+        raise InvalidRunParameters(f"dry_run: {default!r} must be true or false")
     return default

@@ -132,6 +132,10 @@ def test_clean_seeded_data_passes_every_suite(conn, s3, buckets, workflow_url):
         assert not [r.summary() for r in outcome.results if not r.success], name
     archive = run_suite(workflow_url, s3, buckets, "archive_integrity", run_id="dq-2")
     assert archive.results[0].batch.scope["objects_read"] >= 1, archive.results[0].batch.scope  # archived, read back
+    # The next night is incremental: it reads only the bytes of manifests added since.
+    night = run_suite(workflow_url, s3, buckets, "archive_integrity", full_scan=False, run_id="dq-3")
+    assert not night.failed
+    assert {r.batch.scope["mode"] for r in night.results} == {"incremental"}
 
 
 def test_each_injection_is_caught_by_its_suite_and_by_no_other(seeded, workflow_url, s3, buckets):
