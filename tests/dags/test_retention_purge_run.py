@@ -159,15 +159,18 @@ def test_a_database_error_that_quotes_personal_data_leaves_it_nowhere(airflow_en
     ({"dry_run": False, "batch_size": 2.0}, "batch_size: 2.0 must be an integer from 1 to 100000"),
 ])
 def test_a_bad_run_configuration_fails_at_once_and_deletes_nothing(airflow_env, data, conn, conf, message):
-    """A typo or a wrong type fails the run at the first task, naming the field, without the retries that
-    made a parameter error take ten minutes; nothing is deleted and the ledger stays empty."""
+    """A typo or a wrong type fails the run at the first task, naming the field in one line ahead of the
+    traceback, without the retries that made a parameter error take ten minutes; nothing is deleted and the
+    ledger stays empty."""
     seed_due_rows(data)
     started = time.monotonic()
     result = airflow_dags_test(airflow_env, "retention_purge", RUN_DATE, "-c", json.dumps(conf))
     assert result.returncode != 0
     assert time.monotonic() - started < 120
-    assert message in result.stdout + result.stderr
-    assert "up_for_retry" not in (result.stdout + result.stderr).lower()
+    output = result.stdout + result.stderr
+    assert message in output
+    assert output.index(message) < output.index("Task failed with exception")  # the reason first, in one line
+    assert "up_for_retry" not in output.lower()
     conn.rollback()
     assert conn.execute("SELECT count(*) FROM app.users").fetchone() == (3,)
     assert conn.execute("SELECT count(*) FROM governance.audit_ledger").fetchone() == (0,)

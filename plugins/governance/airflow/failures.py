@@ -8,10 +8,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from governance.errors import sanitised
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -26,6 +29,8 @@ def task_errors(subject: str, step: str) -> Iterator[None]:
         raise
     except Exception as exc:  # ours keep their message; psycopg's, botocore's and the rest never do
         failure = sanitised(exc, subject=subject, step=step)
+    # The reason in one line, ahead of the traceback Airflow prints, whose last line it would otherwise be.
+    log.error("%s", failure)
     # Raised outside the except block, so that the original error is not even the new one's context.
     if failure.permanent:
         raise AirflowFailException(str(failure))
