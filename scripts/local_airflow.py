@@ -28,6 +28,7 @@ from scripts.stack import (  # noqa: E402  (needs the repository on sys.path)
     SETTINGS,
     StackSettings,
     daemon_running,
+    ensure_airflow_ports_free,
     environment,
     log,
     spawn_daemon,
@@ -60,6 +61,8 @@ def airflow_serving() -> bool:
 
 def start_airflow(settings: StackSettings, timeout: float = 300) -> None:
     if not daemon_running("airflow"):
+        # Else another checkout's Airflow on our port would pass the health check below as ours.
+        ensure_airflow_ports_free(settings)
         log(f"starting airflow standalone (logs: {LOG_DIR / 'airflow.log'})")
         env = {**os.environ, **environment(settings)}
         env["PATH"] = f"{ROOT / '.venv' / 'bin'}:{env.get('PATH', '')}"
