@@ -124,7 +124,8 @@ def test_buckets_versions_and_object_lock_survive_a_restart(tmp_path):
         assert s3.get_object_legal_hold(Bucket="archive", Key="moderation/a.parquet",
                                         VersionId=held)["LegalHold"]["Status"] == "ON"
         lock = s3.get_object_lock_configuration(Bucket="archive")["ObjectLockConfiguration"]
-        assert lock == lock_before and lock["Rule"]["DefaultRetention"]["Days"] == 2
+        assert lock == lock_before
+        assert lock["Rule"]["DefaultRetention"]["Days"] == 2
         assert s3.get_bucket_versioning(Bucket="exports")["Status"] == "Enabled"
         assert s3.get_object_tagging(Bucket="media", Key="generations/1/1.png")["TagSet"] == [
             {"Key": "kind", "Value": "image"}]
@@ -165,7 +166,8 @@ def test_a_state_file_that_does_not_load_warns_and_the_server_starts_empty(tmp_p
     (state / STATE_FILE).write_bytes(content)
     with launched(state, log) as server:
         warning = server.owner()["warning"]
-        assert reason in warning and "starting with empty buckets" in warning
+        assert reason in warning
+        assert "starting with empty buckets" in warning
         assert f"WARNING: the S3 state in {state / STATE_FILE} could not be loaded" in log.read_text()
         assert server.client().list_buckets()["Buckets"] == []
         assert (state / f"{STATE_FILE}.unloadable").read_bytes() == content  # kept aside, never overwritten
@@ -178,9 +180,8 @@ def test_a_state_file_that_does_not_load_warns_and_the_server_starts_empty(tmp_p
 
 def test_up_refuses_another_checkouts_s3_server(tmp_path):
     other = tmp_path / "other-checkout"
-    with launched(tmp_path / "s3", tmp_path / "s3.log", root=other) as foreign:
-        with pytest.raises(SystemExit) as refused:
-            stack.start_s3(stack.StackSettings(s3_port=foreign.port))
+    with launched(tmp_path / "s3", tmp_path / "s3.log", root=other) as foreign, pytest.raises(SystemExit) as refused:
+        stack.start_s3(stack.StackSettings(s3_port=foreign.port))
     assert str(refused.value) == (f"port {foreign.port} is taken by the S3 server of {other}; "
                                   "set GOVERNANCE_S3_PORT to a free port for this checkout")
 
