@@ -1,6 +1,7 @@
 """The local S3 server: moto's server mode, as `moto_server` runs it, with its S3 data kept across restarts.
 
     python scripts/s3_server.py --port 59000 --state-dir .local/s3 [--host 127.0.0.1] [--root CHECKOUT]
+                                [--keep-bucket NAME ...]
 
 At start it restores moto's S3 backend from STATE_DIR/s3-state.pickle: the buckets, every version of every object
 and its delete markers, versioning, the Object Lock configuration, each object's retention and legal hold, tags and
@@ -8,6 +9,10 @@ metadata. On SIGTERM or SIGINT (what `make stop` sends) it stops taking requests
 saves the backend there atomically (a temporary file, then a rename). It saves only then, because the state of a
 benchmark can be gigabytes: a server killed with SIGKILL, or one that crashes, loses everything written since it
 started, and the next start restores what the previous clean stop saved.
+
+With --keep-bucket, only the buckets named are saved (stack.py names its four, whose objects the `app`
+database's rows point at): the buckets tests and benchmarks create for themselves are scratch, as before,
+and would otherwise pile up in the state file with every `make test`.
 
 A state file that cannot be loaded (written by another moto version, or truncated) is never fatal: it is moved aside
 to s3-state.pickle.unloadable with a warning, and the server starts empty. The file is a pickle: load only state
@@ -75,12 +80,27 @@ def snapshot() -> dict[str, Any]:
     }
 
 
-def save(state_dir: Path) -> dict[str, Any]:
-    """Write the backend to STATE_DIR/STATE_FILE: a temporary file in the same directory, fsynced, then renamed
-    over the old one, so that a stop interrupted half-way leaves the previous state intact."""
+def forget_buckets_except(keep: set[str]) -> None:
+    """Drop every other bucket, with its objects' tags, from the backend: only once the server no longer serves."""
+    backends = _backends()
+    for _, _, backend in backends.iter_backends():
+        for name in [name for name in backend.buckets if name not in keep]:
+            del backend.buckets[name]
+            backends.bucket_accounts.pop(name, None)
+            arn = f"arn:{backend.partition}:s3:::{name}"
+            for tagged in [tagged for tagged in backend.tagger.tags if tagged == arn or tagged.startswith(f"{arn}/")]:
+                del backend.tagger.tags[tagged]
+
+
+def save(state_dir: Path, keep: set[str] | None = None) -> dict[str, Any]:
+    """Write the backend (only the buckets in KEEP, when given) to STATE_DIR/STATE_FILE: a temporary file in the
+    same directory, fsynced, then renamed over the old one, so that a stop interrupted half-way leaves the previous
+    state intact."""
     from moto.s3.utils import _VersionedKeyStore
 
     started = time.perf_counter()
+    if keep is not None:
+        forget_buckets_except(keep)
     state_dir.mkdir(parents=True, exist_ok=True)
     target = state_dir / STATE_FILE
     temporary = target.with_name(f"{target.name}.{os.getpid()}.tmp")
@@ -177,7 +197,7 @@ class Guarded:
             return self.idle.wait_for(lambda: self.active == 0, timeout)
 
 
-def serve(host: str, port: int, state_dir: Path, root: Path) -> int:
+def serve(host: str, port: int, state_dir: Path, root: Path, keep: set[str] | None = None) -> int:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
@@ -200,7 +220,7 @@ def serve(host: str, port: int, state_dir: Path, root: Path) -> int:
     server.shutdown()
     if not app.drain():
         log("WARNING: requests still running after 30 s; saving anyway")
-    saved = save(state_dir)
+    saved = save(state_dir, keep)
     log(f"saved {saved['objects']} object versions ({saved['bytes']} bytes) in {saved['seconds']:.2f} s")
     return 0
 
@@ -211,8 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-p", "--port", type=int, required=True)
     parser.add_argument("--state-dir", type=Path, default=ROOT / ".local" / "s3")
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout this server belongs to")
+    parser.add_argument("--keep-bucket", action="append", dest="keep", help="save only these buckets (repeatable)")
     args = parser.parse_args(argv)
-    return serve(args.host, args.port, args.state_dir.resolve(), args.root.resolve())
+    keep = set(args.keep) if args.keep else None
+    return serve(args.host, args.port, args.state_dir.resolve(), args.root.resolve(), keep)
 
 
 if __name__ == "__main__":

@@ -454,8 +454,11 @@ def start_s3(settings: StackSettings) -> None:
             return
         refuse_foreign_s3(settings, owner)
     log(f"starting the S3 server (moto) on {settings.s3_endpoint}, state in {S3_STATE_DIR.relative_to(ROOT)}/")
+    # Only the stack's own buckets outlive a restart: the tests' and benchmarks' are scratch.
+    kept = [f"--keep-bucket={bucket}" for bucket in (settings.media_bucket, settings.reports_bucket,
+                                                     settings.archive_bucket, settings.exports_bucket)]
     spawn_daemon("s3", [sys.executable, str(ROOT / "scripts" / "s3_server.py"), "-H", "127.0.0.1",
-                        "-p", str(settings.s3_port), "--state-dir", str(S3_STATE_DIR), "--root", str(ROOT)])
+                        "-p", str(settings.s3_port), "--state-dir", str(S3_STATE_DIR), "--root", str(ROOT), *kept])
     deadline = time.monotonic() + 300  # restoring a benchmark's state takes a while
     while not s3_ready(settings):
         if not daemon_running("s3") or time.monotonic() > deadline:

@@ -51,12 +51,13 @@ class Launched:
 
 
 @contextlib.contextmanager
-def launched(state_dir: Path, log_path: Path, *, root: Path = ROOT, port: int | None = None,
+def launched(state_dir: Path, log_path: Path, *options: str, root: Path = ROOT, port: int | None = None,
              argv: list[str] | None = None):
-    """Start the launcher (or ARGV, listening on PORT) and wait until /moto-api/ answers; kill it on leaving."""
+    """Start the launcher with OPTIONS (or ARGV, listening on PORT) and wait until /moto-api/ answers; kill it on
+    leaving."""
     port = port or free_port()
     argv = argv or [sys.executable, str(ROOT / "scripts" / "s3_server.py"), "-p", str(port),
-                    "--state-dir", str(state_dir), "--root", str(root)]
+                    "--state-dir", str(state_dir), "--root", str(root), *options]
     with log_path.open("a") as log:
         process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     deadline = time.monotonic() + 60
@@ -153,6 +154,23 @@ def test_a_killed_server_keeps_only_what_the_last_clean_stop_saved(tmp_path):
         server.stop(signal.SIGKILL)
     with launched(state, log) as server:
         assert [o["Key"] for o in server.client().list_objects_v2(Bucket="media")["Contents"]] == ["saved"]
+
+
+def test_only_the_buckets_named_are_kept(tmp_path):
+    """The stack keeps its own four buckets; those tests and benchmarks make for themselves do not pile up."""
+    state, log = tmp_path / "s3", tmp_path / "s3.log"
+    with launched(state, log, "--keep-bucket", "clipia-media") as server:
+        s3 = server.client()
+        for bucket in ("clipia-media", "media-test-1234"):
+            s3.create_bucket(Bucket=bucket)
+            s3.put_object(Bucket=bucket, Key="k", Body=b"v", Tagging="a=b")
+        server.stop()
+    with launched(state, log) as server:
+        s3 = server.client()
+        assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["clipia-media"]
+        assert s3.get_object_tagging(Bucket="clipia-media", Key="k")["TagSet"] == [{"Key": "a", "Value": "b"}]
+        s3.create_bucket(Bucket="media-test-1234")  # its name is free again, and it starts empty
+        assert "Contents" not in s3.list_objects_v2(Bucket="media-test-1234")
 
 
 @pytest.mark.parametrize(("content", "reason"), [
