@@ -128,6 +128,8 @@ def restore(state_dir: Path) -> dict[str, Any]:
     import moto
 
     path = state_dir / STATE_FILE
+    for unfinished in state_dir.glob(f"{STATE_FILE}.*.tmp"):  # a save that was killed half-way
+        unfinished.unlink()
     if not path.exists():
         return {"restored": False, "objects": 0}
     started = time.perf_counter()

@@ -274,7 +274,7 @@ def postmaster_pid() -> int | None:
 
 
 def postgres_data_directory(settings: StackSettings) -> str | None:
-    """The data directory of the PostgreSQL answering on our port (None when it lets us not ask)."""
+    """The data directory of the PostgreSQL answering on our port (None when it does not let us ask)."""
     import psycopg
 
     try:
