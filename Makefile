@@ -7,7 +7,7 @@ SCALE ?= 1000
 MEDIA ?= 1
 ENV := source .local/env.sh &&
 
-.PHONY: install services seed demo stop test lint bench status
+.PHONY: install services seed restore-media demo stop test lint bench status
 
 install: $(VENV)/.installed
 
@@ -26,6 +26,10 @@ status:
 
 seed: services
 	$(ENV) python scripts/seed.py --scale $(SCALE) $(if $(INJECT),--inject $(INJECT)) $(if $(filter 0,$(MEDIA)),--no-media)
+
+# Put back the media objects the database's rows name and the bucket lost (make services says when).
+restore-media: services
+	$(ENV) python scripts/seed.py --restore-media
 
 demo: services
 	$(ENV) python scripts/demo.py

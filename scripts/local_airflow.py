@@ -35,9 +35,9 @@ from scripts.stack import (  # noqa: E402  (needs the repository on sys.path)
     SETTINGS,
     StackSettings,
     daemon_running,
+    ensure_airflow_port_free,
     environment,
     log,
-    port_taken,
     spawn_daemon,
 )
 
@@ -99,9 +99,9 @@ def migrate_metadata(env: dict[str, str]) -> None:
 def start_airflow(settings: StackSettings, timeout: float = 300) -> None:
     missing = [name for name in COMPONENTS if not daemon_running(name)]
     if missing:
-        if "airflow-api-server" in missing and port_taken(settings.airflow_port):
-            raise SystemExit(f"port {settings.airflow_port} is taken by a process this stack did not start; "
-                             "set GOVERNANCE_AIRFLOW_PORT to a free port")
+        if "airflow-api-server" in missing:
+            # Else another checkout's Airflow on our port would pass the health check below as ours.
+            ensure_airflow_port_free(settings)
         env = airflow_environment(settings)
         migrate_metadata(env)
         for name in missing:

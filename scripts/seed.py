@@ -4,6 +4,8 @@
     python scripts/seed.py --scale 200 --inject raw_ips,overdue  # plant known violations, list them in JSON
     python scripts/seed.py --scale 0                             # empty reference schema
     python scripts/seed.py --write-canaries                      # regenerate include/canaries/prompts.txt
+    python scripts/seed.py --restore-media                       # put back the media objects the rows name and the
+                                                                 # bucket lost (the local S3 server lost its data)
 
 Every run first TRUNCATEs the nine app tables and governance.legal_holds (never the audit
 ledger), so a rerun replaces the data. The same --seed, --scale and --as-of give byte-identical
@@ -54,6 +56,7 @@ from scripts.seeding import (  # noqa: E402  (needs the repository on sys.path)
     INJECTIONS,
     default_as_of,
     parse_injections,
+    put_media,
     seed,
     write_canary_file,
 )
@@ -72,6 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--inject", default="", help=f"comma-separated: {','.join(INJECTIONS)}")
     parser.add_argument("--injections-out", type=Path, default=DEFAULT_INJECTIONS_OUT)
     parser.add_argument("--write-canaries", action="store_true", help=f"write {CANARY_FILE.name} and exit")
+    parser.add_argument("--restore-media", action="store_true",
+                        help="touch no row: put the objects the existing rows still need that the media bucket lacks")
     return parser
 
 
@@ -95,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.write_canaries:
         print(f"wrote {CANARY_COUNT} canary prompts to {write_canary_file()}")
         return 0
+    if args.restore_media:
+        return restore_media(parser, args)
     names = _checked(parser, args)
     import psycopg
 
@@ -109,6 +116,24 @@ def main(argv: list[str] | None = None) -> int:
     print(summary.line())
     if names:
         print(f"injections: {', '.join(names)} ({INJECT_COUNT} violations each); keys in {args.injections_out}")
+    return 0
+
+
+def restore_media(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Recreate the media objects of the rows as they are (no reseed), with the seed's own bodies."""
+    if not args.database_url or not args.media_bucket:
+        parser.error("--restore-media needs --database-url (or APP_DB_URL) and --media-bucket (or MEDIA_BUCKET)")
+    import psycopg
+
+    from governance import storage
+    from scripts.s3_reconcile import missing_media_keys
+
+    s3 = storage.client_from_env()
+    with psycopg.connect(args.database_url) as conn:
+        keys = missing_media_keys(conn, s3, args.media_bucket)
+    put = put_media(s3, args.media_bucket, keys)
+    print(f"restored {put:,} media objects in {args.media_bucket}" if put else
+          f"nothing to restore: {args.media_bucket} has every object the rows need")
     return 0
 
 

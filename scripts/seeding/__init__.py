@@ -24,7 +24,7 @@ from scripts.seeding.injections import (
     build_injections,
     parse_injections,
 )
-from scripts.seeding.load import base_media_keys, copy_table, load, replace_media
+from scripts.seeding.load import base_media_keys, copy_table, load, put_media, replace_media
 from scripts.seeding.prompts import CANARY_COUNT, CANARY_FILE, canary_prompts, sha256_hex, write_canary_file
 from scripts.seeding.run import SeedSummary, seed
 from scripts.seeding.schema import COLUMNS, KEYS, NULL, TABLE_ORDER, Table
@@ -57,6 +57,7 @@ __all__ = [
     "default_as_of",
     "load",
     "parse_injections",
+    "put_media",
     "replace_media",
     "seed",
     "sha256_hex",

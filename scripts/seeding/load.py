@@ -90,13 +90,20 @@ def replace_media(s3: Any, bucket: str, keys: Sequence[str]) -> int:
     wanted = set(keys)
     for batch in storage.chunks(sorted(present - wanted), storage.DELETE_OBJECTS_MAX_KEYS):
         s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True})
-    missing = [key for key in keys if key not in present]
+    return put_media(s3, bucket, [key for key in keys if key not in present])
+
+
+def put_media(s3: Any, bucket: str, keys: Sequence[str]) -> int:
+    """Put the seed's object for each key (its body depends only on the extension); returns how many.
+
+    Also how `seed.py --restore-media` recreates the objects of existing rows that the bucket lost.
+    """
 
     def put(key: str) -> None:
         s3.put_object(Bucket=bucket, Key=key, Body=MEDIA_BODIES[key.rsplit(".", 1)[1]])
 
     pool_size = getattr(s3.meta.config, "max_pool_connections", None) or MEDIA_WORKERS
     with ThreadPoolExecutor(max_workers=min(MEDIA_WORKERS, pool_size)) as pool:
-        for _ in pool.map(put, missing):
+        for _ in pool.map(put, keys):
             pass
-    return len(missing)
+    return len(keys)

@@ -150,6 +150,24 @@ def test_a_report_outside_the_index_is_refused(server, app_conn, s3, ui_buckets)
         assert server.call("GET", path, user="admin")[0] in (404, 422), path
 
 
+def test_a_report_gone_from_the_bucket_answers_410_in_plain_words(server, app_conn, s3, ui_buckets):
+    from scripts.s3_reconcile import mark_missing_reports
+
+    gone = published(app_conn, s3, ui_buckets, body=b'{"gone": true}\n',
+                     key="retention_purge/2026-11-28/run/purge_report.json")
+    s3.delete_object(Bucket=ui_buckets["REPORTS_BUCKET"], Key=gone.object_key)
+    # At fetch time, before make services noticed: 410 and a sentence, not a 500.
+    status, body, headers = server.call("GET", f"/governance/reports/{gone.report_id}?download=true", user="viewer")
+    assert (status, headers["content-type"].split(";")[0]) == (410, "text/plain"), body
+    assert body.decode() == f"report {gone.report_id} ({gone.object_key}) is no longer in its bucket\n"
+    # Once marked, the report index shows it as gone, with no link to it.
+    mark_missing_reports(app_conn, s3)
+    page = server.call("GET", "/governance/reports", user="viewer")[1].decode()
+    assert f"{gone.object_key} · <strong>gone</strong> from the bucket" in page
+    assert f'href="reports/{gone.report_id}"' not in page
+    assert server.call("GET", f"/governance/reports/{gone.report_id}", user="viewer")[0] == 410
+
+
 # -- pages and data -------------------------------------------------------------------------------
 
 

@@ -82,6 +82,10 @@ ALTER TABLE governance.report_index ADD COLUMN IF NOT EXISTS version_id text;
 ALTER TABLE governance.report_index DROP CONSTRAINT IF EXISTS report_index_workflow_run_id_report_type_object_key_key;
 CREATE UNIQUE INDEX IF NOT EXISTS report_index_object_content_idx ON governance.report_index (bucket, object_key, sha256);
 CREATE INDEX IF NOT EXISTS report_index_workflow_idx ON governance.report_index (workflow, created_at DESC);
+-- When the report's object was found gone from its bucket (the local S3 server lost its data); NULL while it is
+-- there. The only column ever changed, and only by the owner: the local stack's check at `make services`
+-- (scripts/s3_reconcile.py). The Governance view offers no link to such a report.
+ALTER TABLE governance.report_index ADD COLUMN IF NOT EXISTS missing_since timestamptz;
 
 -- Archive objects (moderation_log_archival): one row per object, written as its intent
 -- before it is uploaded, then moved through its states:

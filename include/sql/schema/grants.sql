@@ -27,6 +27,7 @@ BEGIN
         ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT, UPDATE, DELETE ON TABLES TO governance_workflow;
         -- Append only. MAINTAIN permits the SHARE ROW EXCLUSIVE lock that serialises appends.
         GRANT SELECT, INSERT, MAINTAIN ON governance.audit_ledger TO governance_workflow;
+        -- No UPDATE, not even of report_index.missing_since: only the owner marks a report gone.
         GRANT SELECT, INSERT ON governance.report_index TO governance_workflow;
         -- Read holds; MAINTAIN permits the SHARE lock a batch takes so that no hold is placed mid-batch.
         GRANT SELECT, MAINTAIN ON governance.legal_holds TO governance_workflow;

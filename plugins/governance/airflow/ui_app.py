@@ -6,8 +6,8 @@
   (a form post answers 415, so a cross-site form cannot use the login cookie), and append a
   ledger entry with each change.
 - Reports are streamed from the reports bucket by their id in the report index: no object key
-  is ever taken from a request. No page shows an email or an IP; user ids only in the legal
-  holds, to users who may edit.
+  is ever taken from a request; one whose object is gone answers 410 with a plain sentence.
+  No page shows an email or an IP; user ids only in the legal holds, to users who may edit.
 """
 
 # No `from __future__ import annotations`: FastAPI must see the dependency types (GetUserDep),
@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, StreamingResponse
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,12 @@ def _error_handlers(app: FastAPI) -> None:
     async def not_found(request: Request, exc: view.NotFound) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=404)
 
+    @app.exception_handler(view.Gone)
+    async def gone(request: Request, exc: view.Gone) -> PlainTextResponse:
+        # A download link's answer, read by a person in the browser: one plain sentence, not a 500.
+        log.warning("governance view: %s: %s", request.url.path, exc)
+        return PlainTextResponse(f"{exc}\n", status_code=410)
+
     @app.exception_handler(HoldRefused)
     async def hold_refused(request: Request, exc: HoldRefused) -> JSONResponse:
         return JSONResponse({"detail": str(exc), "field": exc.field}, status_code=exc.status)
@@ -143,7 +149,8 @@ def _read_routes(app: FastAPI) -> None:
             found = view.report_object(conn, report_id)
         name = found["object_key"].rsplit("/", 1)[-1]
         disposition = "attachment" if download else "inline"
-        return StreamingResponse(view.stream_object(s3_client(), found), media_type=found["content_type"],
+        chunks = view.stream_object(s3_client(), found)  # before the response: a gone object answers 410
+        return StreamingResponse(chunks, media_type=found["content_type"],
                                  headers={"Content-Disposition": f'{disposition}; filename="{name}"',
                                           "Content-Length": str(found["size_bytes"]),
                                           "X-Content-SHA256": found["sha256"]})

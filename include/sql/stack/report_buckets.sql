@@ -1,0 +1,1 @@
+SELECT DISTINCT bucket FROM governance.report_index ORDER BY bucket

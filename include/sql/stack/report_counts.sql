@@ -1,0 +1,1 @@
+SELECT count(*) FILTER (WHERE missing_since IS NOT NULL), count(*) FROM governance.report_index
