@@ -55,5 +55,8 @@ def default_args(**overrides: Any) -> dict[str, Any]:
         "retry_delay": timedelta(minutes=5),
         "execution_timeout": TASK_TIMEOUT,
         "on_failure_callback": notify_failure,
+        # Each task logs its plan, its progress and a summary line of its own; Airflow's echo of the
+        # returned dict ("Returned value was: {...}") would end every log with a line nobody can read.
+        "show_return_value_in_logs": False,
         **overrides,
     }
