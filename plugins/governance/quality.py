@@ -48,6 +48,9 @@ if TYPE_CHECKING:
     from governance.policy import Loaded, RetentionPolicy
 
 log = logging.getLogger(__name__)
+# GX logs hundreds of INFO lines about its own internals per suite (its docs decorators, batch slices,
+# data sources): in a task log they bury the lines a user reads. Its warnings still show.
+logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 SUITES = ("no_raw_prompts", "hashed_ips", "retention_compliance", "archive_integrity")
 SAMPLE_LIMIT = 1000  # offending rows recorded per result: enough to remediate, bounded for the table
