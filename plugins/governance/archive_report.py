@@ -54,7 +54,7 @@ def build_archival_report(*, policy: Loaded[RetentionPolicy], run_id: str, run_t
         entry = {"rule": rule.name, "promise": rule.promise, "action": rule.action, "status": status, "error": error,
                  "table": f"{policy.model.database_schema}.{rule.table}", "period": str(rule.period),
                  "period_words": rule.period_words(), "action_meaning": ACTION_MEANINGS[rule.action],
-                 "due_unit": "row", "cutoff": (outcome or {}).get("cutoff") or (stored or {}).get("cutoff")}
+                 "cutoff": (outcome or {}).get("cutoff") or (stored or {}).get("cutoff")}
         for count in ("eligible", "held", *COUNTERS, "batches"):
             entry[count] = (outcome or {}).get(count, (stored or {}).get(count, 0))
         rules.append(entry)
