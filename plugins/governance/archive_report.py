@@ -7,8 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from governance.lifecycle import COUNTERS
-from governance.policy import Loaded, RetentionPolicy
-from governance.purge_report import rule_status
+from governance.policy import ACTION_MEANINGS, Loaded, RetentionPolicy
+from governance.purge_report import counter_rows, rule_status
+from governance.reports import counted, readable_time
+
+# The counters the archival records, the columns of its report.
+ARCHIVAL_COUNTERS = ("rows_deleted", "rows_archived", "objects_written", "objects_expired", "objects_legal_held",
+                     "objects_legal_hold_released")
 
 
 def _months(outcomes: Iterable[Mapping[str, Any]], policy: Loaded[RetentionPolicy]) -> list[dict[str, Any]]:
@@ -48,12 +53,13 @@ def build_archival_report(*, policy: Loaded[RetentionPolicy], run_id: str, run_t
         status, error = rule_status(outcome, stored, dry_run)
         entry = {"rule": rule.name, "promise": rule.promise, "action": rule.action, "status": status, "error": error,
                  "table": f"{policy.model.database_schema}.{rule.table}", "period": str(rule.period),
-                 "cutoff": (outcome or {}).get("cutoff")}
+                 "period_words": rule.period_words(), "action_meaning": ACTION_MEANINGS[rule.action],
+                 "cutoff": (outcome or {}).get("cutoff") or (stored or {}).get("cutoff")}
         for count in ("eligible", "held", *COUNTERS, "batches"):
             entry[count] = (outcome or {}).get(count, (stored or {}).get(count, 0))
         rules.append(entry)
     objects = [obj for outcome in outcomes for obj in outcome.get("objects", [])]
-    return {
+    document = {
         "report": "moderation_log_archival" + ("_preview" if dry_run else ""),
         "generated_at": datetime.now(UTC).isoformat(),
         "run_id": run_id,
@@ -64,10 +70,40 @@ def build_archival_report(*, policy: Loaded[RetentionPolicy], run_id: str, run_t
         "policy": {"file": policy.path.name, "sha256": policy.sha256, "document": policy.model.document.title,
                    "effective": policy.model.document.effective.isoformat()},
         "status": "failed" if any(entry["status"] == "failed" for entry in rules) else "ok",
-        "counters": [{"name": name, "meaning": meaning} for name, meaning in COUNTERS.items()],
+        "counters": counter_rows(),
+        "columns": counter_rows(ARCHIVAL_COUNTERS),
         "rules": rules,
         "months": _months(outcomes, policy),
         "objects": objects,
         "totals": {count: sum(entry[count] or 0 for entry in rules) for count in COUNTERS},
         "ledger": dict(ledger_state),
     }
+    document["summary"] = archival_summary(document)
+    return document
+
+
+def archival_summary(document: Mapping[str, Any]) -> str:
+    """Two or three sentences: what ran, what was archived and deleted, what was kept and why."""
+    rules, totals = document["rules"], document["totals"]
+    failed = [entry["rule"] for entry in rules if entry["status"] == "failed"]
+    ran = (f"The moderation-log archival applied {counted(len(rules), 'rule')} of the privacy policy, with periods "
+           f"counted back from {readable_time(document['run_cutoff'])}")
+    ran += f"; {counted(len(failed), 'rule')} failed ({', '.join(failed)}), as explained below." if failed else "."
+    held = sum(entry["held"] or 0 for entry in rules)
+    kept = (f" {counted(held, 'event')} of people under a legal hold stayed in the table, untouched."
+            if held else "")
+    if document["dry_run"]:
+        due = sum(entry["eligible"] or 0 for entry in rules)
+        return (f"{ran} This was a preview, and nothing was archived or deleted: {counted(due, 'event')} had passed "
+                f"their period, which a real run would archive or delete.{kept}")
+    went = []
+    if totals["rows_archived"]:
+        files = f" ({counted(totals['objects_written'], 'new locked file')})" if totals["objects_written"] else ""
+        went.append(f"moved {counted(totals['rows_archived'], 'critical event')} to the write-once archive{files}")
+    if totals["rows_deleted"]:
+        went.append(f"deleted {counted(totals['rows_deleted'], 'event')} whose period had ended, without archiving "
+                    "them")
+    if totals["objects_expired"]:
+        went.append(f"deleted {counted(totals['objects_expired'], 'archive file')} whose period was over")
+    did = f"It {'; '.join(went)}." if went else "Nothing was due, so nothing was archived or deleted."
+    return f"{ran} {did}{kept}"

@@ -20,6 +20,7 @@ from governance.db import sql_text
 from governance.errors import PermanentError
 from governance.policy import Loaded, RetentionPolicy
 from governance.pseudonyms import pseudonym
+from governance.reports import counted
 
 if TYPE_CHECKING:
     import psycopg
@@ -106,6 +107,34 @@ def retrieve(conn: psycopg.Connection, filesystem: Any, *, policy: Loaded[Retent
         out_csv.write_text(",".join(['"' + name + '"' for name in (*spec.columns, PSEUDONYM_FIELD)]) + "\n")
     result.by_month, result.by_category = dict(sorted(by_month.items())), dict(sorted(by_category.items()))
     return result
+
+
+def retrieval_report(*, workflow: str, run_id: str, request: Retrieval, found: Retrieved,
+                     csv_key: str) -> dict[str, Any]:
+    """The retrieval's report document: what was asked for and what was found, counts only (never an event)."""
+    document = {
+        "report": workflow, "run_id": run_id, "generated_at": datetime.now(UTC).isoformat(),
+        "request": {"start": request.start.isoformat(), "end": request.end.isoformat(),
+                    "person": bool(request.user_id is not None or request.pseudonym), "category": request.category},
+        "rows": found.rows, "objects_read": found.objects_read, "by_month": found.by_month,
+        "by_category": found.by_category, "csv_key": csv_key,
+    }
+    document["summary"] = retrieval_summary(document)
+    return document
+
+
+def retrieval_summary(document: dict[str, Any]) -> str:
+    """Two or three sentences: what was asked for, what was found, and that nothing was restored."""
+    asked = document["request"]
+    last_day = date.fromisoformat(asked["end"]) - timedelta(days=1)
+    whose = "one person's" if asked["person"] else "everyone's"
+    category = f" in category {asked['category']}" if asked["category"] else ""
+    files = counted(document["objects_read"], "archive file")
+    found = (f"{counted(document['rows'], 'event')} matched, read from {files} of those months; they are in the CSV "
+             "file named below" if document["rows"] else f"No event matched, in {files} of those months")
+    return (f"An auditor asked for {whose} critical moderation events{category} from {asked['start']} to {last_day} "
+            f"(UTC, both days included). {found}. The events were read in place from the write-once archive: "
+            "nothing was restored into the database, and the archive names people only by a keyed hash.")
 
 
 @dataclass

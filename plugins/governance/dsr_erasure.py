@@ -28,6 +28,7 @@ from governance.db import sql_text
 from governance.errors import PermanentError
 from governance.lifecycle import COUNTERS
 from governance.policy import RetentionPolicy, RetentionRule
+from governance.reports import counted, readable_time
 
 if TYPE_CHECKING:
     import psycopg
@@ -191,7 +192,7 @@ def certificate(*, request: Any, law: str, completed_at: datetime, retention: Re
         "due_at": request.deadline,
         "completed_at": completed_at,
         "on_time": completed_at <= request.deadline,
-        "summary": _summary(totals, erased, kept, completed_at),
+        "summary": certificate_summary(totals, erased, kept, completed_at),
         "accounts_erased": totals.get("subjects_erased", 0),
         "erased": erased,
         "media": {name: totals.get(name, 0) for name in
@@ -201,23 +202,24 @@ def certificate(*, request: Any, law: str, completed_at: datetime, retention: Re
         "verification": {"tables_checked": tables_checked, "tables_still_naming_the_person": 0},
         "ledger": ledger_head,
         "policy": policy_versions,
-        "counter_meanings": {name: COUNTERS[name] for name in
+        "counter_meanings": {name: COUNTERS[name].meaning for name in
                              ("rows_deleted", "rows_pseudonymised", "objects_deleted", "object_versions_deleted",
                               "objects_already_absent")},
     }
 
 
-def _summary(totals: dict[str, int], erased: list[dict[str, Any]], kept: list[dict[str, Any]],
-             completed_at: datetime) -> str:
+def certificate_summary(totals: dict[str, int], erased: list[dict[str, Any]], kept: list[dict[str, Any]],
+                        completed_at: datetime) -> str:
+    """Two or three sentences: what was erased, what was kept and why, and how it was checked."""
     rows = sum(item["rows_deleted"] for item in erased)
     objects = totals.get("objects_deleted", 0)
     kept_rows = sum(item["rows"] for item in kept)
-    text = (f"On {completed_at:%Y-%m-%d at %H:%M:%S} UTC the account was erased: {rows} database "
-            f"record{'s' if rows != 1 else ''} deleted across {sum(1 for item in erased if item['rows_deleted'])} "
-            f"categories, and {objects} image or video file{'s' if objects != 1 else ''} deleted with every "
-            "stored version. ")
+    categories = sum(1 for item in erased if item["rows_deleted"])
+    text = (f"On {readable_time(completed_at)} the account was erased: {counted(rows, 'database record')} deleted "
+            f"across {counted(categories, 'category', 'categories')}, and {counted(objects, 'image or video file')} "
+            "deleted with every stored version. ")
     if kept_rows:
-        text += (f"{kept_rows} record{'s' if kept_rows != 1 else ''} that the law requires us to keep "
+        text += (f"{counted(kept_rows, 'record')} that the law requires us to keep "
                  f"{'were' if kept_rows != 1 else 'was'} kept, with the person replaced by a keyed hash, until "
                  "the dates below. ")
     else:

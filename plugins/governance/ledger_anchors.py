@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +44,7 @@ class Anchors:
     pairs: list[tuple[int, str]]
     unreadable: list[str]  # keys under the prefix that are not anchors: someone wrote there
     signed_from: int | None = None  # the earliest first-signed seq any anchor recorded
+    written_at: dict[tuple[int, str], datetime] = field(default_factory=dict)  # per pair, when storage received it
 
 
 def anchor_key(seq: int, entry_hash: str, signed_from: int | None) -> str:
@@ -65,16 +66,17 @@ def bucket_has_object_lock(s3: Any, bucket: str) -> bool:
 
 
 def read_anchors(s3: Any, bucket: str) -> Anchors:
-    """Every anchor in the bucket (from the keys alone)."""
+    """Every anchor in the bucket (from the listing alone: the keys, and when each was written)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    pairs, unreadable, signed = [], [], []
+    pairs, unreadable, signed, written_at = [], [], [], {}
     try:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=ANCHOR_PREFIX):
             for item in page.get("Contents", []):
                 match = _ANCHOR_KEY.match(item["Key"])
                 if match:
                     pairs.append((int(match["seq"]), match["hash"]))
+                    written_at[pairs[-1]] = item["LastModified"]
                     if match["signed"]:
                         signed.append(int(match["signed"]))
                 else:
@@ -82,7 +84,7 @@ def read_anchors(s3: Any, bucket: str) -> Anchors:
     except (BotoCoreError, ClientError) as exc:
         raise AnchorStoreError(f"cannot list the ledger anchors in bucket {bucket} "
                                f"({type(exc).__name__} {error_code(exc) or ''})".rstrip() + ")") from None
-    return Anchors(pairs=pairs, unreadable=unreadable, signed_from=min(signed, default=None))
+    return Anchors(pairs=pairs, unreadable=unreadable, signed_from=min(signed, default=None), written_at=written_at)
 
 
 def write_anchor(s3: Any, bucket: str, *, seq: int, entry_hash: str, signed_from: int | None,

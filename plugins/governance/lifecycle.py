@@ -42,20 +42,60 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Every counter a deleting workflow records, in the order reports show them, with what it counts.
+@dataclass(frozen=True)
+class CounterDefinition:
+    """How a counter reads in a report: a heading, the unit it counts (reports only ever add up counts of
+    one unit), and what it means, in words for a reader who is not an engineer."""
+
+    label: str
+    unit: str  # what one of it is, singular: account, row, media file, stored version, archive file
+    meaning: str
+
+
+# Every counter a deleting workflow records, in the order reports show them. This is the one place
+# their words are written: every report, the certificate and the logs take them from here.
 COUNTERS = {
-    "subjects_erased": "people whose account was erased (their rows are counted in the columns after it)",
-    "rows_deleted": "rows removed from the database",
-    "rows_pseudonymised": "rows kept because the law requires it, with the person replaced by a keyed hash",
-    "rows_media_marked": "rows kept whose media object was deleted (prohibited content)",
-    "objects_deleted": "media objects removed, every version of each",
-    "object_versions_deleted": "object versions removed with them",
-    "objects_already_absent": "media keys whose object was already gone",
-    "rows_archived": "rows moved to the archive: written to a locked object, verified, then deleted from the table",
-    "objects_written": "archive objects written and verified",
-    "objects_expired": "archive objects deleted because their retention ended",
-    "objects_legal_held": "archive objects put under an S3 legal hold, for a person under a legal hold",
-    "objects_legal_hold_released": "archive objects whose S3 legal hold was released with the person's hold",
+    "subjects_erased": CounterDefinition(
+        "accounts erased", "account",
+        "people whose account was erased: the account and every row about them were deleted, with their "
+        "images and videos, except the rows the law requires us to keep, which were pseudonymised (those rows "
+        "are counted under rows deleted and rows pseudonymised, not here)"),
+    "rows_deleted": CounterDefinition(
+        "rows deleted", "row", "rows removed from the database for good"),
+    "rows_pseudonymised": CounterDefinition(
+        "rows kept, pseudonymised", "row",
+        "rows kept because the law requires it, with the person replaced by a keyed hash: the row no longer "
+        "says whom it was about, and nobody can work that out without a key only this system holds"),
+    "rows_media_marked": CounterDefinition(
+        "rows kept, media deleted", "row",
+        "rows whose image or video broke the content rules: the file was deleted, and the row kept with the "
+        "moment of deletion as the record that it was removed (prohibited content)"),
+    "objects_deleted": CounterDefinition(
+        "media files deleted", "media file",
+        "image and video files deleted from storage, every stored version of each, so none can be restored"),
+    "object_versions_deleted": CounterDefinition(
+        "stored versions deleted", "stored version",
+        "the stored versions of those files that were deleted: storage can keep several versions of one file, "
+        "and a file is gone only when every version is"),
+    "objects_already_absent": CounterDefinition(
+        "media files already gone", "media file",
+        "files a deleted row named that were no longer in storage, so there was nothing left to delete"),
+    "rows_archived": CounterDefinition(
+        "rows archived", "row",
+        "rows moved to the archive: written to a locked file, read back and checked, then deleted from the table"),
+    "objects_written": CounterDefinition(
+        "archive files written", "archive file",
+        "archive files written, locked against change and deletion, and read back and checked"),
+    "objects_expired": CounterDefinition(
+        "archive files expired", "archive file",
+        "archive files deleted because the period they had to be kept for was over"),
+    "objects_legal_held": CounterDefinition(
+        "archive files put on hold", "archive file",
+        "archive files put under a storage legal hold, because they hold events of a person under a legal hold: "
+        "they are not deleted, even when their period is over, until the hold is released"),
+    "objects_legal_hold_released": CounterDefinition(
+        "archive holds released", "archive file",
+        "archive files whose storage legal hold was released, together with the person's legal hold"),
 }
 
 # SQLSTATEs a batch retries: lock_not_available (lock_timeout), deadlock_detected, serialization_failure.
@@ -544,8 +584,8 @@ def run_outcomes(conn: psycopg.Connection, workflow: str, run_id: str) -> list[d
     """Every rule's recorded state and counts in one run of `workflow`, for its report."""
     rows = conn.execute(sql_text("lifecycle/run_outcomes.sql"), {"workflow": workflow, "run_id": run_id})
     outcomes = []
-    for rule, state, cutoff, counts, batches, started_at, finished_at, error in rows:
+    for rule, state, cutoff, counts, by_table, batches, started_at, finished_at, error in rows:
         outcomes.append({"rule": rule, "state": state, "cutoff": cutoff, **Counts(counts).as_dict(),
-                         "batches": batches, "started_at": started_at, "finished_at": finished_at,
+                         "by_table": by_table, "batches": batches, "started_at": started_at, "finished_at": finished_at,
                          "failure": error})
     return outcomes

@@ -72,6 +72,12 @@ class Period:
         parts = [f"{value}{unit}" for value, unit in ((self.years, "Y"), (self.months, "M"), (self.days, "D")) if value]
         return "P" + ("".join(parts) or "0D")
 
+    def words(self) -> str:
+        """The period as the policy says it: "30 days", "13 months", "1 year and 6 months"."""
+        parts = [f"{value} {unit}{'s' if value != 1 else ''}"
+                 for value, unit in ((self.years, "year"), (self.months, "month"), (self.days, "day")) if value]
+        return " and ".join(parts) or "0 days"
+
 
 def _to_period(value: Any) -> Period:
     return value if isinstance(value, Period) else Period.parse(value)
@@ -154,6 +160,16 @@ class ArchiveSpec(Strict):
 
 
 RuleAction = Literal["delete", "erase_subject", "delete_media", "archive_then_delete"]
+# What each action does, in words for a reader who is not an engineer; the reports quote these.
+ACTION_MEANINGS: dict[str, str] = {
+    "delete": "deleted: the rows are removed from the database, with their image or video files where they have any",
+    "erase_subject": "account erased: the account and everything about the person are deleted, with their files; "
+                     "what the law requires us to keep is pseudonymised instead",
+    "delete_media": "media deleted: the image or video file is deleted; the row stays, marked with when its file "
+                    "was deleted",
+    "archive_then_delete": "archived: moved to a write-once archive, checked, then deleted from the database; the "
+                           "archive deletes it in turn when its period ends",
+}
 Category = Literal[
     "account_data", "generations", "uploads", "prohibited_content", "payment_data",
     "device_data", "usage_statistics", "moderation_logs", "cookies",
@@ -177,6 +193,9 @@ class RetentionRule(Strict):
     table: Identifier
     key: Identifier
     clock: Identifier | None = None
+    # The moment the clock starts, in the policy's words ("the account is deleted"); reports say the
+    # period with it. Without it, they name the clock column.
+    clock_starts: str | None = Field(None, min_length=1)
     period: PeriodField | None = None
     period_by: PeriodByColumn | None = None
     subject_column: Identifier | None = None
@@ -209,6 +228,27 @@ class RetentionRule(Strict):
         if (self.action == "archive_then_delete") != (self.archive is not None):
             raise ValueError("archive is required with action 'archive_then_delete', and only then")
         return self
+
+    def period_words(self) -> str:
+        """How long the rule keeps a row, as the policy says it: "30 days after the account is deleted"."""
+        event = self.clock_starts or (f"the time in {self.table}.{self.clock}" if self.clock else
+                                      "the row is flagged")
+        if self.period_by is not None:
+            by_period: dict[Period, list[str]] = {}
+            for value, period in sorted(self.period_by.periods.items()):
+                by_period.setdefault(period, []).append(value)
+            by_period.setdefault(self.period_by.default, []).append("any other")
+            cases = [f"{period.words()} ({', '.join(values)})" for period, values in
+                     sorted(by_period.items(), key=lambda item: (item[0].years, item[0].months, item[0].days))]
+            listed = ", ".join(cases[:-1]) + f" or {cases[-1]}" if len(cases) > 1 else cases[0]
+            return f"{listed} after {event}, by {self.period_by.column.replace('_', ' ')}"
+        if self.period is None or self.period == Period():
+            words = f"at the first nightly run after {event}"
+        else:
+            words = f"{self.period.words()} after {event}"
+        if self.archive is not None:
+            words += f", then in the write-once archive until {self.archive.retain_for.words()} after {event}"
+        return words
 
     def columns_by_table(self, subject_table: str) -> dict[str, set[str]]:
         """Every table and column this rule reads or writes, for the live-database check."""

@@ -40,6 +40,7 @@ from governance import settings
 from governance.db import sql_text
 from governance.errors import PermanentError
 from governance.quality_batches import BUILDERS, Batch, BatchContext, build_batches, key_record
+from governance.reports import readable_time
 
 if TYPE_CHECKING:
     import psycopg
@@ -458,7 +459,8 @@ def scope_words(scope: dict[str, Any]) -> str:
     if scope.get("mode") == "incremental":
         return f"{scope['key']} from {scope['after'] + 1} to {scope['through']} (new since the last run)"
     if "cutoff" in scope:
-        return f"all rows; due before {scope['cutoff']} (the cutoff less {scope['grace_period']})"
+        return (f"all rows; each rule's period counted back from {readable_time(scope['cutoff'])}, this run's "
+                f"cutoff less a grace period for the purge ({scope['grace_period']})")
     return f"all rows ({scope['why']})" if "why" in scope else "all rows"
 
 

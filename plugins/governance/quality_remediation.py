@@ -25,6 +25,7 @@ from governance import ledger
 from governance.db import sql_text
 from governance.errors import PermanentError
 from governance.quality_batches import key_columns, key_record, primary_key
+from governance.reports import counted
 
 if TYPE_CHECKING:
     import psycopg
@@ -33,6 +34,14 @@ if TYPE_CHECKING:
 
 WORKFLOW = "data_quality_remediation"
 HASH_FORMAT = "expect_column_values_to_match_regex"
+# What each outcome of a finding means, in words for a reader who is not an engineer; the report quotes them.
+ACTION_MEANINGS = {
+    "hashed_in_place": "the raw value (a prompt or an IP address) was replaced by its SHA-256 hash, computed in the "
+                       "database, so the value itself never left it",
+    "left_to_the_purge": "rows kept past their period: the nightly purge deletes them, with its own ledger entries",
+    "not_automatic": "not changed: a person must look at the rows the finding names and decide",
+    "nothing_to_do": "the check had passed, so there was nothing to fix",
+}
 
 
 class UnknownFinding(PermanentError):
@@ -47,13 +56,43 @@ class Remediation:
     suite: str
     check: str
     target: str
-    action: str  # hashed_in_place, left_to_the_purge, not_automatic, nothing_to_do
+    action: str  # one of ACTION_MEANINGS
     rows: int = 0
     why: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {"result_id": self.result_id, "suite": self.suite, "check": self.check, "target": self.target,
                 "action": self.action, "rows": self.rows, "why": self.why}
+
+
+def remediation_report(*, run_id: str, dry_run: bool, done: list[Remediation]) -> dict[str, Any]:
+    """The remediation's report document: each finding, what was done (or would be), and a summary."""
+    document = {"workflow": WORKFLOW, "run_id": run_id, "dry_run": dry_run,
+                "findings": [{**item.as_dict(), "action_meaning": ACTION_MEANINGS[item.action]} for item in done],
+                "rows_hashed": sum(item.rows for item in done if item.action == "hashed_in_place")}
+    document["summary"] = remediation_summary(document)
+    return document
+
+
+def remediation_summary(document: dict[str, Any]) -> str:
+    """Two or three sentences: what was asked, what was done (or would be), and what is left to whom."""
+    findings = document["findings"]
+    by_action = {action: sum(1 for item in findings if item["action"] == action) for action in ACTION_MEANINGS}
+    hashed = counted(document["rows_hashed"], "row")
+    if document["dry_run"]:
+        done = (f"This was a preview of the remediation of {counted(len(findings), 'data-quality finding')}, and "
+                f"nothing was changed: {hashed} would have a raw value replaced by its SHA-256 hash.")
+    else:
+        done = (f"The remediation acted on {counted(len(findings), 'data-quality finding')}: {hashed} had a raw value "
+                "replaced by its SHA-256 hash, computed in the database, with a ledger entry for each finding.")
+    left = []
+    if by_action["left_to_the_purge"]:
+        left.append(f"{counted(by_action['left_to_the_purge'], 'finding')} of rows past their period "
+                    f"{'are' if by_action['left_to_the_purge'] != 1 else 'is'} left to the nightly purge")
+    if by_action["not_automatic"]:
+        left.append(f"{counted(by_action['not_automatic'], 'finding')} "
+                    f"{'need' if by_action['not_automatic'] != 1 else 'needs'} a person to decide")
+    return f"{done} {'; '.join(left)}." if left else done
 
 
 def _finding(conn: psycopg.Connection, result_id: int) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from governance import settings
@@ -102,8 +102,29 @@ def _no_fetching(url: str, *args: Any, **kwargs: Any) -> Any:
     raise ValueError("reports are self-contained: nothing is fetched")
 
 
+def readable_time(value: datetime | date | str | None) -> str:
+    """A moment as every report writes it, to the second and in UTC: "2026-12-01 02:00:00 UTC".
+
+    Takes a datetime (a naive one is taken to be UTC already), an ISO 8601 string as the JSON
+    documents hold them, or a date, which stays a date ("2026-12-01"); None is a dash."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        return value.isoformat()
+    moment = value.astimezone(UTC) if value.tzinfo else value
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def counted(number: int, singular: str, plural: str | None = None) -> str:
+    """A count with its noun, as reports say it: "1 row", "12,345 rows", "2 people"."""
+    return f"{number:,} {singular if number == 1 else plural or singular + 's'}"
+
+
 def render_html(template_name: str, **context: Any) -> bytes:
-    """Render include/templates/TEMPLATE_NAME with autoescaping on."""
+    """Render include/templates/TEMPLATE_NAME with autoescaping on, and the filters every report uses
+    (`readable_time`, `counted`), so that all of them write times and counts the same way."""
     import jinja2
 
     environment = jinja2.Environment(
@@ -111,6 +132,7 @@ def render_html(template_name: str, **context: Any) -> bytes:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    environment.filters.update(readable_time=readable_time, counted=counted)
     return environment.get_template(template_name).render(**context).encode()
 
 

@@ -26,14 +26,28 @@ def tamper(db_url: str, statement: str) -> None:
         conn.execute(statement)
 
 
-def test_intact_ledger_passes_and_its_head_becomes_an_anchor(airflow_env, db_url, conn):
-    """An intact chain verifies, the report is indexed, and its head is recorded for the next check."""
+def test_intact_ledger_passes_and_its_head_becomes_an_anchor(airflow_env, db_url, conn, s3, buckets):
+    """An intact chain verifies, the report is indexed, and its head is recorded for the next check, whose report
+    names this one, with when it was written, as the report that recorded the head it checked against."""
+    from governance.reports import readable_time
+
     append_entries(db_url, 5)
     result = airflow_dags_test(airflow_env, "audit_ledger_verification", CUTOFF.isoformat())
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    summary = conn.execute("SELECT summary FROM governance.report_index WHERE object_key LIKE '%.json'").fetchone()[0]
-    assert summary["status"] == "ok"
-    assert summary["ledger_head"]["seq"] == 5
+    first = conn.execute("SELECT report_id, object_key, created_at, summary FROM governance.report_index"
+                         " WHERE object_key LIKE '%.json'").fetchone()
+    assert first[3]["status"] == "ok"
+    assert first[3]["ledger_head"]["seq"] == 5
+    append_entries(db_url, 1)
+    assert airflow_dags_test(airflow_env, "audit_ledger_verification", CUTOFF.isoformat()).returncode == 0
+    conn.rollback()
+    html_key = conn.execute("SELECT object_key FROM governance.report_index WHERE object_key LIKE '%.html'"
+                            " ORDER BY report_id DESC LIMIT 1").fetchone()[0]
+    html = s3.get_object(Bucket=buckets.reports, Key=html_key)["Body"].read().decode()
+    assert html.index('class="summary"') < html.index("<dl>")
+    assert "It matched 1 verified head kept outside the database, recorded by 2 reports" in html
+    assert (f"audit_ledger_verification, report {first[0]} <code>{first[1]}</code>, written "
+            f"{readable_time(first[2])}") in html
 
 
 def test_deleting_the_newest_entries_after_a_report_is_caught_by_its_anchor(airflow_env, db_url, conn, s3, buckets):

@@ -82,6 +82,10 @@ def test_scheduled_style_run_purges_reports_ledgers_and_updates_the_asset(airflo
     assert by_rule["deleted_accounts"]["rows_deleted"] == 2  # the user and the generation
     assert by_rule["deleted_accounts"]["held"] == 1
     assert document["status"] == "ok"
+    totals = document["totals"]
+    assert f"erased 1 account, and deleted {totals['rows_deleted']} rows" in document["summary"]
+    html = s3.get_object(Bucket=buckets.reports, Key=reports[0][0])["Body"].read().decode()
+    assert html.index('class="summary"') < html.index("<table")
     assert document["ledger"]["chain_ok"] is True
     assert document["ledger"]["anchor"]["locked"] is True
     assert ledger.verify(conn, key=LEDGER_KEY.encode()).ok

@@ -42,6 +42,7 @@ from governance.dsr import (
     register,
     registered_earlier,
 )
+from governance.dsr_reports import deadline_report, export_receipt
 from governance.keys import pseudonym_key
 from governance.policy import load_retention_policy
 from governance.reports import publish_document, report_prefix
@@ -189,9 +190,7 @@ def run_export(context: Mapping[str, Any]) -> dict[str, Any]:
 def _publish_receipt(conn, s3, request: Request, outcome: dict[str, Any], generated_at: datetime,
                      run_id: str) -> list[str]:
     """A receipt for the auditors, in the reports bucket: what was exported, never the data itself."""
-    document = {"report": "dsr_export_receipt", "request_id": request.request_id, "jurisdiction": request.jurisdiction,
-                "received_at": request.received_at, "due_at": request.deadline, "completed_at": generated_at,
-                "on_time": generated_at <= request.deadline, **outcome}
+    document = export_receipt(request=request, outcome=outcome, completed_at=generated_at)
     return publish_document(conn, s3, workflow=WORKFLOW_EXPORT, run_id=run_id, report_type="dsr_export_receipt",
                             prefix=report_prefix(WORKFLOW_EXPORT, generated_at.date(), request.request_id),
                             document=document, template="dsr_export_receipt.html.j2",
@@ -330,14 +329,8 @@ def check_deadlines(context: Mapping[str, Any]) -> dict[str, Any]:
         run_id = context["run_id"]
         with app_database() as conn:
             open_requests, flags = deadline_flags(conn, rights=rights, now=now)
-            document = {
-                "report": "dsr_deadlines", "run_id": run_id, "checked_at": now, "open_requests": open_requests,
-                "warn_days_before_due": rights.warn_days_before_due,
-                "flags": [{"request_id": f.request_id, "kind": f.kind, "jurisdiction": f.jurisdiction,
-                           "law": rights.law(f.jurisdiction), "status": f.status,
-                           "received_at": f.received_at, "due_at": f.due_at, "extended": f.extended,
-                           "days_left": f.days_left, "overdue": f.overdue} for f in flags],
-            }
+            document = deadline_report(run_id=run_id, now=now, open_requests=open_requests, flags=flags,
+                                       rights=rights)
             overdue = sum(1 for f in flags if f.overdue)
             keys = publish_document(
                 conn, s3_client(), workflow=WORKFLOW_DEADLINES, run_id=run_id, report_type="dsr_deadlines",

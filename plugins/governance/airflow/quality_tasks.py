@@ -82,6 +82,7 @@ def write_report(plan: Mapping[str, Any] | None, context: Mapping[str, Any]) -> 
     """The run's report from governance.dq_results: every check, what it proves, and what failed."""
     from governance.airflow.outcomes import planned_or_skip
     from governance.quality import load_suite, results_of_run, scope_words
+    from governance.quality_report import quality_summary
 
     planned_or_skip([plan] if plan else None)
     run_id = context["run_id"]
@@ -110,6 +111,7 @@ def write_report(plan: Mapping[str, Any] | None, context: Mapping[str, Any]) -> 
             "suites": suites,
             "data_docs": [f"{docs_prefix(cutoff, run_id, s['suite'])}/index.html" for s in suites if s["ran"]],
         }
+        document["summary"] = quality_summary(document)
         keys = publish_document(conn, s3, workflow=WORKFLOW, run_id=run_id, report_type="data_quality",
                                 prefix=report_prefix(WORKFLOW, cutoff.date(), run_id), document=document,
                                 template="data_quality_report.html.j2",
@@ -138,7 +140,7 @@ def remediate_findings(context: Mapping[str, Any]) -> dict[str, Any]:
     from governance.data_map import load_data_map
     from governance.policy import load_retention_policy
     from governance.quality_remediation import WORKFLOW as REMEDIATION
-    from governance.quality_remediation import remediate
+    from governance.quality_remediation import remediate, remediation_report
 
     params = context["params"]
     ids = params.get("result_ids") or []
@@ -157,9 +159,7 @@ def remediate_findings(context: Mapping[str, Any]) -> dict[str, Any]:
         for item in done:
             log.info("finding %d (%s, %s): %s%s, %d row(s): %s", item.result_id, item.suite, item.target,
                      "would be " if dry and item.action == "hashed_in_place" else "", item.action, item.rows, item.why)
-        document = {"workflow": REMEDIATION, "run_id": run_id, "dry_run": dry,
-                    "findings": [item.as_dict() for item in done],
-                    "rows_hashed": sum(item.rows for item in done if item.action == "hashed_in_place")}
+        document = remediation_report(run_id=run_id, dry_run=dry, done=done)
         keys = publish_document(conn, s3_client(), workflow=REMEDIATION, run_id=run_id,
                                 report_type="data_quality_remediation",
                                 prefix=report_prefix(REMEDIATION, cutoff.date(), run_id), document=document,

@@ -14,7 +14,7 @@ from governance.airflow.connections import app_database, arrow_s3, s3_client
 from governance.airflow.failures import task_errors
 from governance.airflow.forms import value_or_default
 from governance.airflow.runs import InvalidRunParameters, run_conf
-from governance.archive_retrieval import Retrieval, retrieve
+from governance.archive_retrieval import Retrieval, retrieval_report, retrieve
 from governance.keys import pseudonym_key
 from governance.policy import load_retention_policy
 from governance.reports import publish, render_html, report_prefix, to_json_bytes
@@ -57,14 +57,8 @@ def retrieve_and_report(context: Mapping[str, Any], *, default_period: tuple[str
             csv_path = Path(work) / "events.csv"
             found = retrieve(conn, arrow_s3(), policy=policy, rule=RULE, bucket=settings.archive_bucket(),
                              request=request, pseudonym_key=pseudonym_key(), out_csv=csv_path)
-            document = {
-                "report": WORKFLOW, "run_id": run_id, "generated_at": datetime.now(UTC).isoformat(),
-                "request": {"start": request.start.isoformat(), "end": request.end.isoformat(),
-                            "person": bool(request.user_id is not None or request.pseudonym),
-                            "category": request.category},
-                "rows": found.rows, "objects_read": found.objects_read, "by_month": found.by_month,
-                "by_category": found.by_category, "csv_key": f"{prefix}/events.csv",
-            }
+            document = retrieval_report(workflow=WORKFLOW, run_id=run_id, request=request, found=found,
+                                        csv_key=f"{prefix}/events.csv")
             summary = {"rows": found.rows, "objects_read": found.objects_read, **document["request"]}
             period = {"period_start": datetime.combine(request.start, datetime.min.time(), tzinfo=UTC),
                       "period_end": datetime.combine(request.end, datetime.min.time(), tzinfo=UTC)}

@@ -119,3 +119,41 @@ def test_signatures_cleared_after_an_anchor_recorded_them_fail_verification(conn
     state = ledger_state(conn, s3, workflow="test", run_id="r2")
     assert (state["chain_ok"], state["first_broken_seq"]) == (False, 1)
     assert state["reason"].startswith(ledger.REASON_SIGNATURE)
+
+
+def test_the_verification_report_names_the_reports_whose_heads_it_checked_and_when_each_was_written(conn, s3,
+                                                                                                   buckets):
+    """Each anchored head the chain is checked against is listed, newest first, with when it was anchored and the
+    indexed reports that recorded the same head (id, workflow, object key, created_at as the index holds it); an
+    anchor no report recorded says so, and a report that recorded another hash for the same entry is not listed."""
+    from governance.ledger_audit import verification_report
+    from governance.reports import publish, readable_time, render_html
+    from tests.report_checks import opens_with_summary
+
+    append(conn, 3)
+    purge_state = ledger_state(conn, s3, workflow="retention_purge", run_id="p1")
+    for suffix in ("json", "html"):
+        publish(conn, s3, workflow="retention_purge", run_id="p1", report_type="retention_purge",
+                object_key=f"retention_purge/2026-11-24/p1/retention_purge.{suffix}", body=suffix.encode(),
+                summary={"status": "ok", "ledger_head": purge_state["head"]})
+    publish(conn, s3, workflow="elsewhere", run_id="x", report_type="x", object_key="x/x.json", body=b"x",
+            summary={"ledger_head": {"seq": 3, "hash": "ef" * 32}})  # the same entry, another hash: not a match
+    append(conn, 2)
+    assert ledger_state(conn, s3, workflow="moderation_log_archival", run_id="a1")["head_seq"] == 5  # no report
+    document = verification_report(conn, s3, "v1")
+    heads = document["checked_against"]
+    assert [(head["seq"], head["hash"]) for head in heads] == [(5, document["head"]["hash"]),
+                                                               (3, purge_state["head_hash"])]
+    assert heads[0]["reports"] == []
+    indexed = conn.execute("SELECT report_id, object_key, created_at FROM governance.report_index"
+                           " WHERE workflow = 'retention_purge' ORDER BY report_id").fetchall()
+    assert [(r["report_id"], r["object_key"], r["created_at"], r["workflow"]) for r in heads[1]["reports"]] == [
+        (report_id, key, created_at, "retention_purge") for report_id, key, created_at in indexed]
+    assert all(head["anchored_at"] is not None for head in heads)
+    assert "recorded by 2 reports listed below" in document["summary"]
+    html = render_html("ledger_verification.html.j2", report=document).decode()
+    assert opens_with_summary(document, html)
+    for report_id, key, created_at in indexed:
+        assert f"retention_purge, report {report_id} <code>{key}</code>, written {readable_time(created_at)}" in html
+    assert "x/x.json" not in html
+    assert "no indexed report records this head" in html

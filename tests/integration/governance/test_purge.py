@@ -565,3 +565,63 @@ def test_a_partition_the_role_may_not_delete_from_is_refused_before_anything_is_
     with pytest.raises(StepFailed, match=r"no delete privilege on partition app.sessions_default"):
         purge("sessions")
     assert exists(conn, "sessions", "session_id", session)
+
+
+# -- the run report, rendered from real runs -------------------------------------------
+
+
+def test_the_run_report_of_real_runs_opens_with_its_figures_and_never_adds_up_units(purge, data, conn, workflow_url,
+                                                                                     s3, buckets):
+    """From a real night on this database: the summary's figures are the report's own counts, accounts, rows and
+    media files are totalled apart, what the erasure kept is listed with the policy's reason, the generation
+    without a media file is explained, and no email or IP address appears anywhere in the report."""
+    from governance.ledger_audit import ledger_state
+    from governance.lifecycle import run_outcomes
+    from governance.purge_report import build_purge_report
+    from governance.reports import publish_document, render_html, report_prefix
+    from tests.report_checks import escape, mixed_unit_totals, opens_with_summary
+
+    erased = data.user(deleted_at=CUTOFF - timedelta(days=45))
+    data.generation(erased)
+    data.upload(erased)
+    data.session(erased, created_at=CUTOFF - timedelta(days=50))
+    data.payment(erased, country="DE", created_at=CUTOFF - timedelta(days=100))
+    data.moderation(erased)
+    living = data.user()
+    deleted = [data.generation(living, deleted_at=CUTOFF - timedelta(days=2)) for _ in range(4)]
+    conn.execute("UPDATE app.generations SET media_key = NULL WHERE generation_id = %s", (deleted[0],))
+    held = data.user(deleted_at=CUTOFF - timedelta(days=45))
+    data.hold(held)
+    data.commit()
+    rules = ["deleted_accounts", "deleted_generations", "sessions"]
+    outcomes = [purge(rule).as_dict() for rule in rules]
+    with psycopg.connect(workflow_url, autocommit=True) as reader:
+        recorded = run_outcomes(reader, "retention_purge", "run-1")
+        state = ledger_state(reader, s3, workflow="retention_purge", run_id="run-1")
+    document = build_purge_report(policy=load_retention_policy(), run_id="run-1", run_type="scheduled",
+                                  run_cutoff=CUTOFF, dry_run=False, planned_rules=rules, outcomes=outcomes,
+                                  recorded=recorded, ledger_state=state)
+    totals, by_rule = document["totals"], {rule["rule"]: rule for rule in document["rules"]}
+    assert (totals["subjects_erased"], by_rule["deleted_accounts"]["held"]) == (1, 1)
+    assert by_rule["deleted_generations"]["rows_deleted"] == 4
+    assert totals["objects_deleted"] == 5  # the account's generation and upload, and three deleted generations
+    summary = document["summary"]
+    assert f"erased {totals['subjects_erased']} account, and deleted {totals['rows_deleted']} rows" in summary
+    assert f"{totals['objects_deleted']} image or video files" in summary
+    assert f"kept {totals['rows_pseudonymised']} rows that the law requires" in summary
+    assert by_rule["deleted_generations"]["notes"][0].startswith(
+        "4 rows deleted, 3 media files deleted or already gone: 1 row named no media file")
+    kept = {item["table"]: item["rows"] for item in by_rule["deleted_accounts"]["kept_by_law"]}
+    assert kept == {"app.payments": 1, "app.moderation_events": 1, "app.disclosures": 0}
+    html = render_html("purge_report.html.j2", report=document).decode()
+    assert opens_with_summary(document, html)
+    assert mixed_unit_totals(document, html) == []
+    assert escape("Tax and accounting law requires payment records") in html
+    assert "30 days after the account is deleted<br><small>due if before 2026-10-26 02:00:00 UTC" in html
+    keys = publish_document(conn, s3, workflow="retention_purge", run_id="run-1", report_type="retention_purge",
+                            prefix=report_prefix("retention_purge", CUTOFF.date(), "run-1"), document=document,
+                            template="purge_report.html.j2", summary={"ledger_head": state["head"]})
+    published = "\n".join(s3.get_object(Bucket=buckets.reports, Key=key)["Body"].read().decode() for key in keys)
+    for user in (erased, living, held):
+        assert f"user{user}@example.com" not in published
+    assert "198.51.100.7" not in published

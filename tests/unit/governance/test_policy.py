@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from governance.policy import Period, load_retention_policy
+from governance.policy import ACTION_MEANINGS, Period, load_retention_policy
 from governance.policy_files import PolicyError
 from governance.register import load_transfer_register
 from governance.settings import policy_dir
@@ -217,3 +217,35 @@ def test_shipped_adequacy_lists_are_iso_codes():
     assert lists.ru_adequate("GB")
     assert lists.ru_adequate("KZ")
     assert not lists.ru_adequate("US")
+
+
+@pytest.mark.parametrize(("text", "words"), [("P30D", "30 days"), ("P1D", "1 day"), ("P13M", "13 months"),
+                                             ("P1Y6M", "1 year and 6 months"), ("P0D", "0 days")])
+def test_a_period_in_words(text, words):
+    assert Period.parse(text).words() == words
+
+
+def test_each_rule_states_its_period_as_the_policy_does():
+    """Reports say each rule's period in the policy's words, from the period and the moment its clock starts, so
+    the words cannot drift from the configured period."""
+    policy = load_retention_policy().model
+    words = {rule.name: rule.period_words() for rule in policy.rules}
+    assert words["deleted_accounts"] == "30 days after the account is deleted"
+    assert words["deleted_generations"] == "at the first nightly run after the user deletes the generation"
+    assert words["sessions"] == "13 months after the sign-in"
+    assert words["payments"] == ("5 years (KZ, RU), 6 years (GB), 7 years (NL, US) or 10 years (DE, FR, any other) "
+                                 "after the payment, by billing country")
+    assert words["moderation_logs_critical"] == ("90 days after the moderation event, then in the write-once archive "
+                                                 "until 7 years after the moderation event")
+    assert set(ACTION_MEANINGS) == {rule.action for rule in policy.rules}
+
+
+def test_a_rule_without_clock_words_names_its_clock_column(tmp_path):
+    """clock_starts is optional: without it the period is said against the column that starts the clock."""
+    document = yaml.safe_load(RETENTION.read_text())
+    rule = next(rule for rule in document["rules"] if rule["name"] == "sessions")
+    del rule["clock_starts"]
+    path = tmp_path / "retention.yaml"
+    path.write_text(yaml.safe_dump(document))
+    assert load_retention_policy(path).model.rule("sessions").period_words() == (
+        "13 months after the time in sessions.created_at")

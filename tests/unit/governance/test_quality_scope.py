@@ -15,7 +15,8 @@ from governance.quality import scope_words
     ({"mode": "incremental", "key": "generation_id", "after": 100, "through": 250},
      "generation_id from 101 to 250 (new since the last run)"),
     ({"mode": "full", "cutoff": "2026-12-01T00:00:00+00:00", "grace_period": "P1D"},
-     "all rows; due before 2026-12-01T00:00:00+00:00 (the cutoff less P1D)"),
+     "all rows; each rule's period counted back from 2026-12-01 00:00:00 UTC, this run's cutoff less a grace "
+     "period for the purge (P1D)"),
     ({"mode": "full", "objects_listed": 12}, "12 objects listed"),
     ({"mode": "full", "objects_checked": 5, "objects_read": 5}, "5 objects checked, 5 read"),
     ({"mode": "incremental", "bytes_read_after": 3, "objects_checked": 5, "objects_read": 2},
