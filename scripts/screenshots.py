@@ -42,9 +42,11 @@ def main() -> int:
         frame = page.frame_locator("iframe").first
         frame.locator("table#promises").wait_for()
         page.screenshot(path=str(IMAGES / "governance-promises.png"))
-        for link, name in (("Legal holds", "governance-holds.png"), ("Audit ledger", "governance-ledger.png"),
-                           ("Reports", "governance-reports.png")):
+        for link, heading, name in (("Legal holds", "Legal holds", "governance-holds.png"),
+                                    ("Audit ledger", "Audit ledger", "governance-ledger.png"),
+                                    ("Reports", "Report index", "governance-reports.png")):
             frame.get_by_role("link", name=link).click()
+            frame.get_by_role("heading", name=heading).wait_for()  # the page it opened, not the one it left
             frame.locator("table").first.wait_for()
             page.screenshot(path=str(IMAGES / name))
         trigger_form(page)
