@@ -25,7 +25,8 @@ status:
 	$(PY) scripts/stack.py status
 
 seed: services
-	$(ENV) python scripts/seed.py --scale $(SCALE) $(if $(INJECT),--inject $(INJECT)) $(if $(filter 0,$(MEDIA)),--no-media)
+	$(ENV) python scripts/seed.py --scale $(SCALE) $(if $(INJECT),--inject $(INJECT)) $(if $(filter 0,$(MEDIA)),--no-media) \
+		$(if $(filter 1,$(PARTITIONED)),--partitioned)
 
 # Put back the media objects the database's rows name and the bucket lost (make services says when).
 restore-media: services

@@ -3,9 +3,17 @@
     python scripts/seed.py --scale 2000                          # 2,000 users and their rows, media objects
     python scripts/seed.py --scale 200 --inject raw_ips,overdue  # plant known violations, list them in JSON
     python scripts/seed.py --scale 0                             # empty reference schema
+    python scripts/seed.py --scale 2000 --partitioned            # the same rows; sessions, usage_events and
+                                                                 # moderation_events partitioned by month
     python scripts/seed.py --write-canaries                      # regenerate include/canaries/prompts.txt
     python scripts/seed.py --restore-media                       # put back the media objects the rows name and the
                                                                  # bucket lost (the local S3 server lost its data)
+
+--partitioned makes app.sessions, app.usage_events and app.moderation_events range-partitioned
+by month on created_at (include/sql/schema/app_partitioned.sql): a partition per month from the
+oldest row's to the month after --as-of, named like sessions_2026_11, a DEFAULT partition
+(sessions_default), and a primary key of (id, created_at). Without it those tables are plain,
+as app.sql makes them (made again if an earlier seed partitioned them). The rows are the same.
 
 Every run first TRUNCATEs the nine app tables and governance.legal_holds (never the audit
 ledger), so a rerun replaces the data. The same --seed, --scale and --as-of give byte-identical
@@ -72,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--database-url", default=os.environ.get("APP_DB_URL"))
     parser.add_argument("--media-bucket", default=os.environ.get("MEDIA_BUCKET"))
     parser.add_argument("--no-media", action="store_true", help="do not touch the media bucket")
+    parser.add_argument("--partitioned", action="store_true",
+                        help="sessions, usage_events and moderation_events range-partitioned by month")
     parser.add_argument("--inject", default="", help=f"comma-separated: {','.join(INJECTIONS)}")
     parser.add_argument("--injections-out", type=Path, default=DEFAULT_INJECTIONS_OUT)
     parser.add_argument("--write-canaries", action="store_true", help=f"write {CANARY_FILE.name} and exit")
@@ -110,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     s3 = None if args.no_media else storage.client_from_env()
     with psycopg.connect(args.database_url) as conn:
         summary = seed(conn, s3, scale=args.scale, seed=args.seed, as_of=args.as_of or default_as_of(),
-                       media_bucket=args.media_bucket, put_media=not args.no_media, inject=names)
+                       media_bucket=args.media_bucket, put_media=not args.no_media, inject=names,
+                       partitioned=args.partitioned)
     args.injections_out.parent.mkdir(parents=True, exist_ok=True)
     args.injections_out.write_text(json.dumps(summary.manifest(), indent=2) + "\n")
     print(summary.line())

@@ -1,17 +1,20 @@
-"""Loading: TRUNCATE and COPY the app tables in one transaction, and make the media bucket match the rows."""
+"""Loading: the tables' shape, TRUNCATE and COPY of the app tables in one transaction, and make the media bucket
+match the rows."""
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from scripts.seeding.schema import LEGAL_HOLDS, NULL, TABLE_ORDER, TRUNCATE, Table
+from scripts.seeding.shape import reshape
 
 try:
     from governance import storage
@@ -54,12 +57,20 @@ def copy_table(cur: Any, table: Table) -> None:
             copy.write("\n".join(map("\t".join, zip(*parts, strict=True))) + "\n")
 
 
-def load(conn: Any, tables: dict[str, Table]) -> dict[str, float]:
-    """Replace the app tables (and legal holds) with `tables` in one transaction; seconds per table."""
+def load(conn: Any, tables: dict[str, Table],
+         partition_months: Mapping[str, Sequence[datetime]] | None = None) -> dict[str, float]:
+    """Replace the app tables (and legal holds) with `tables` in one transaction; seconds per table.
+
+    With `partition_months` the partitionable tables are made partitioned, with those months; without,
+    plain (shape.reshape). A failure anywhere rolls back to the shape and rows there were.
+    """
     seconds: dict[str, float] = {}
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("SET LOCAL timezone TO 'UTC'")  # COPY's timestamps are written without an offset
         cur.execute("SET LOCAL synchronous_commit TO off")
+        started = time.perf_counter()
+        reshape(cur, partition_months)
+        seconds["shape"] = time.perf_counter() - started
         cur.execute(TRUNCATE)
         for name in TABLE_ORDER:
             started = time.perf_counter()

@@ -12,6 +12,7 @@ from scripts.seeding.clock import Clock, normalise_as_of
 from scripts.seeding.injections import build_injections, parse_injections
 from scripts.seeding.load import base_media_keys, load, replace_media
 from scripts.seeding.schema import TABLE_ORDER
+from scripts.seeding.shape import partition_months
 from scripts.seeding.tables import build_tables
 
 
@@ -25,12 +26,15 @@ class SeedSummary:
     media_put: int  # of those, how many this run had to put (the rest were already there)
     injected: dict[str, dict[str, Any]]
     seconds: dict[str, float]
+    partitions: dict[str, int]  # month partitions per partitioned table; empty in the plain shape
 
     def line(self) -> str:
         counts = " ".join(f"{name}={count}" for name, count in self.counts.items())
         injected = ",".join(self.injected) or "none"
+        shape = ("partitioned (" + ", ".join(f"{name} {months} months" for name, months in self.partitions.items())
+                 + ", each with a DEFAULT partition)") if self.partitions else "plain"
         return (f"seeded scale={self.scale} seed={self.seed} as_of={self.as_of.isoformat()}: {counts} "
-                f"media_objects={self.media_objects} (put {self.media_put}) injected={injected} "
+                f"media_objects={self.media_objects} (put {self.media_put}) injected={injected} shape={shape} "
                 f"in {self.seconds['total']:.1f}s")
 
     def manifest(self) -> dict[str, Any]:
@@ -38,8 +42,11 @@ class SeedSummary:
 
 
 def seed(conn: Any, s3: Any, *, scale: int, seed: int = 42, as_of: datetime | str, media_bucket: str | None,
-         put_media: bool = True, inject: Iterable[str] | str = ()) -> SeedSummary:
-    """Replace the reference data with `scale` users' worth of rows (plus injections) and their media."""
+         put_media: bool = True, inject: Iterable[str] | str = (), partitioned: bool = False) -> SeedSummary:
+    """Replace the reference data with `scale` users' worth of rows (plus injections) and their media.
+
+    `partitioned` gives the event tables the partitioned shape (seeding.shape); the rows are the same.
+    """
     if scale < 0:
         raise ValueError("scale must be >= 0")
     names = parse_injections(inject)
@@ -53,7 +60,8 @@ def seed(conn: Any, s3: Any, *, scale: int, seed: int = 42, as_of: datetime | st
         for name, rows in injection.tables().items():
             tables[name] = tables[name].append(rows)
     seconds = {"build": time.perf_counter() - started}
-    seconds.update(load(conn, tables))
+    months = partition_months(tables, clock.as_of) if partitioned else None
+    seconds.update(load(conn, tables, months))
     keys = base_media_keys(tables) if put_media else []
     media_put = 0
     if put_media:
@@ -64,4 +72,5 @@ def seed(conn: Any, s3: Any, *, scale: int, seed: int = 42, as_of: datetime | st
     return SeedSummary(scale=scale, seed=seed, as_of=clock.as_of,
                        counts={name: len(tables[name]) for name in TABLE_ORDER}, media_objects=len(keys),
                        media_put=media_put,
-                       injected={j.name: j.manifest(put_media) for j in injections}, seconds=seconds)
+                       injected={j.name: j.manifest(put_media) for j in injections}, seconds=seconds,
+                       partitions={name: len(found) for name, found in (months or {}).items()})
