@@ -200,7 +200,7 @@ def main() -> int:
     airflow = Airflow()
     failed = run_workflows(airflow, dag_ids, subjects)
 
-    step("Runs the scheduler started on unpausing (scheduled runs of deleting workflows only preview)")
+    step("Runs the scheduler started itself, on unpausing or on an Asset (scheduled purges and archivals preview)")
     failed += scheduler_runs(airflow, dag_ids, since=started)
 
     step("Evidence")
