@@ -15,7 +15,7 @@ from the DAG list, so this workflow, which parses no policy at import time, fail
 is written to `ledger-anchors/` in the same bucket, under Object Lock where the bucket has
 it, and becomes an anchor for the next check.
 
-**Run by hand**: `airflow dags test audit_ledger_verification`.
+**Run by hand**: *Trigger DAG*, or `airflow dags trigger audit_ledger_verification`.
 
 **When it fails**: the ledger was tampered with or restored from an older backup. The error
 names the first broken entry (`seq`) and why: *row missing*, *content changed*, *chain link

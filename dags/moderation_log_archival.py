@@ -24,7 +24,7 @@ finishes what was left: every event ends in the table or in exactly one verified
 
 **Run by hand**: *Trigger DAG*; `dry_run` is on by default there and only previews. `cutoff`
 replaces the run's cutoff; one later than now is refused. From a shell:
-`airflow dags test moderation_log_archival -c '{"dry_run": false}'`.
+`airflow dags trigger moderation_log_archival -c '{"dry_run": false}'`.
 
 **Unpausing** (also through the form's "Unpause on trigger" box, ticked by default) makes
 the scheduler start a run for the last night at once. That run, like every scheduled run,

@@ -24,7 +24,7 @@ refused.
 **Unpausing** (also through the form's "Unpause on trigger" box, ticked by default) makes
 the scheduler start a run for the last night at once. That run, like every scheduled run,
 **only previews until the deployment sets `GOVERNANCE_SCHEDULED_DELETES=enabled`**; then
-the nightly runs purge. From a shell: `airflow dags test retention_purge -c '{"dry_run": false}'`.
+the nightly runs purge. From a shell: `airflow dags trigger retention_purge -c '{"dry_run": false}'`.
 
 **Transfers are counted first**: `capture_transfers` keeps the transfers recorded up to the
 cutoff as aggregates for `cross_border_transfer_report`; nothing is purged until it has.
