@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import shutil
 import time
-import urllib.request
 import uuid
 from datetime import UTC, datetime
 
@@ -25,6 +24,7 @@ from psycopg import sql
 
 from governance.storage import list_keys
 from scripts import stack
+from scripts.local_airflow import airflow_api
 from scripts.seeding import seed
 from tests.dags.conftest import ROOT, airflow_base_env, free_port, serve
 from tests.dags.test_governance_ui import published
@@ -189,8 +189,9 @@ def test_the_trigger_form_marks_no_default_required_refuses_a_bad_number_and_its
 
 
 def dag_runs(url: str, dag_id: str) -> list[dict]:
-    token = api(url, "/auth/token", {"username": "admin", "password": ADMIN_PASSWORD})["access_token"]
-    return api(url, f"/api/v2/dags/{dag_id}/dagRuns?limit=100", token=token)["dag_runs"]
+    token = airflow_api("/auth/token", body={"username": "admin", "password": ADMIN_PASSWORD},
+                        base_url=url)["access_token"]
+    return airflow_api(f"/api/v2/dags/{dag_id}/dagRuns?limit=100", token, base_url=url)["dag_runs"]
 
 
 def new_finished_runs(url: str, dag_id: str, earlier: set[str], *, expected: int, timeout: float = 420) -> list[dict]:
@@ -203,9 +204,3 @@ def new_finished_runs(url: str, dag_id: str, earlier: set[str], *, expected: int
             return runs
         time.sleep(3)
 
-
-def api(url: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
-    request = urllib.request.Request(url + path, data=json.dumps(body).encode() if body else None, headers={
-        "Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
