@@ -172,7 +172,13 @@ class Timeouts:
     idle_in_transaction_ms: int = 300_000  # a batch waiting on S3 holds row locks: bounded
     check_timeout_ms: int = 1_800_000  # the up-front count reads the whole table
     batch_attempts: int = 4
-    retry_pause_s: float = 0.5
+    retry_pause_s: float = 0.5  # times the attempt number, up to max_retry_pause_s
+    max_retry_pause_s: float = 5.0
+    # Dropping a partition takes the parent's ACCESS EXCLUSIVE lock, and while it waits for it every
+    # query on the table queues behind it: it waits this long at most (far below deadlock_timeout,
+    # 1 s by default), then gives up, pauses so that the queue drains, and tries again.
+    partition_lock_timeout_ms: int = 50
+    partition_attempts: int = 20
 
 
 @dataclass
@@ -260,6 +266,9 @@ class Work(Protocol):
     def execute(self, run: RuleRun) -> None:
         """The batches, each through `run.batch`."""
 
+    # A work may also itemise what a run of its rule did, for the run's closing (or interrupted) ledger
+    # entry: ledger_details(conn, run_id) -> dict (RulePurge lists the partitions it dropped).
+
 
 class Batch:
     """One batch transaction: its counts, and what it did that a rollback cannot undo."""
@@ -301,6 +310,7 @@ class RuleRun:
         self.earlier = Counts()
         self.interrupted_earlier = Counts()
         self.plan = Plan()
+        self.work: Work | None = None
         self.progress: Progress | None = None
         self._locked = False
         # Objects deleted by batch attempts of this run that rolled back (already counted): a retry
@@ -328,6 +338,7 @@ class RuleRun:
         raise failure from None
 
     def _run(self, work: Work) -> RunOutcome:
+        self.work = work
         if self.completed_earlier():
             return self.outcome("already_completed")
         try:
@@ -425,7 +436,8 @@ class RuleRun:
         with self.conn.transaction():
             rows = self.conn.execute(sql_text("lifecycle/interrupted_runs.sql"), self.identity.params()).fetchall()
             for run_id, target_table, cutoff, policy_sha256, counts, batches, by_table in rows:
-                details = {"accounted_by_run": self.identity.run_id, **({"by_table": by_table} if by_table else {})}
+                details = {"accounted_by_run": self.identity.run_id, **({"by_table": by_table} if by_table else {}),
+                           **self._work_details(run_id)}
                 ledger.append(self.conn, self._entry(
                     "interrupted", run_id=run_id, counts={**Counts(counts).as_dict(), "batches": batches},
                     details=details, cutoff=cutoff, target_table=target_table,
@@ -495,13 +507,18 @@ class RuleRun:
             details = {"failure": failure.as_dict()} if failure else {}
             if self.by_table:
                 details["by_table"] = self.by_table
+            details.update(self._work_details(self.identity.run_id))
             ledger.append(self.conn, self._entry(state, counts={**self.totals.as_dict(), "batches": self.batches,
                                                                 "held": self.plan.held}, details=details))
+
+    def _work_details(self, run_id: str) -> dict[str, Any]:
+        itemise = getattr(self.work, "ledger_details", None)
+        return itemise(self.conn, run_id) if itemise else {}
 
     # -- batches -----------------------------------------------------------------------------------
 
     def _begin(self, *, statement_timeout_ms: int, synchronous_commit: str, tables: Sequence[str] = (),
-               lock_holds: bool = False) -> None:
+               lock_holds: bool = False, lock_timeout_ms: int | None = None) -> None:
         """This transaction's timeouts, then its batch locks, in one round trip (values are ours: literals)."""
         from psycopg import sql
 
@@ -515,17 +532,19 @@ class RuleRun:
         if lock_holds:
             locks.append(sql.SQL(sql_text("lifecycle/hold_lock.sql")))
         application = sql.SQL(sql_text("lifecycle/application_lock_timeout.sql")).format(
-            lock_timeout=sql.Literal(f"{t.lock_timeout_ms}ms"))
+            lock_timeout=sql.Literal(f"{lock_timeout_ms or t.lock_timeout_ms}ms"))
         self.conn.execute(sql.SQL(";\n").join([settings, *locks, application]))
 
     @contextmanager
-    def _transaction(self, tables: Sequence[str], synchronous_commit: str) -> Iterator[Batch]:
+    def _transaction(self, tables: Sequence[str], synchronous_commit: str,
+                     lock_timeout_ms: int | None) -> Iterator[Batch]:
         batch = Batch(deleted_earlier=self.deleted_by_failed_batches)
         started = time.perf_counter()
         try:
             with self.conn.transaction():
                 self._begin(statement_timeout_ms=self.timeouts.statement_timeout_ms,
-                            synchronous_commit=synchronous_commit, tables=tables, lock_holds=True)
+                            synchronous_commit=synchronous_commit, tables=tables, lock_holds=True,
+                            lock_timeout_ms=lock_timeout_ms)
                 yield batch
                 if batch.counts or batch.irrevocable:
                     self._progress(batch.counts + batch.irrevocable, batches=1, by_table=batch.by_table)
@@ -539,28 +558,31 @@ class RuleRun:
             self.longest_batch_ms = max(self.longest_batch_ms, elapsed_ms)
 
     def batch(self, body: Callable[[Batch], None], *, tables: Sequence[str], step: str,
-              synchronous_commit: str = "on") -> Counts:
+              synchronous_commit: str = "on", lock_timeout_ms: int | None = None,
+              attempts: int | None = None) -> Counts:
         """Run `body` in one batch transaction over `tables`, retrying lock timeouts and deadlocks.
 
         `body` adds what it did to the Batch; that is committed with it. A body that deletes
-        objects in S3 must be safe to run again (a retry finds them already gone).
+        objects in S3 must be safe to run again (a retry finds them already gone). The wait for
+        the application's locks and the attempts default to the run's Timeouts.
         """
         import psycopg
 
         self.step = step
-        for attempt in range(1, self.timeouts.batch_attempts + 1):
+        attempts = attempts or self.timeouts.batch_attempts
+        for attempt in range(1, attempts + 1):
             try:
-                with self._transaction(tables, synchronous_commit) as batch:
+                with self._transaction(tables, synchronous_commit, lock_timeout_ms) as batch:
                     body(batch)
                 if self.progress is not None:
                     self.progress.batch_done(self.totals, self.batches)
                 return batch.counts
             except psycopg.Error as exc:
-                if exc.sqlstate not in RETRYABLE_SQLSTATES or attempt == self.timeouts.batch_attempts:
+                if exc.sqlstate not in RETRYABLE_SQLSTATES or attempt == attempts:
                     raise
                 log.warning("%s: batch in step %s hit %s (%s); retrying (attempt %d of %d)", self.subject, step,
-                            type(exc).__name__, exc.sqlstate, attempt + 1, self.timeouts.batch_attempts)
-                time.sleep(self.timeouts.retry_pause_s * attempt)
+                            type(exc).__name__, exc.sqlstate, attempt + 1, attempts)
+                time.sleep(min(self.timeouts.retry_pause_s * attempt, self.timeouts.max_retry_pause_s))
         raise AssertionError("unreachable")
 
     def add_counts(self, **counts: int) -> None:

@@ -11,7 +11,10 @@ start, batches, finish). What is the purge's own:
   re-checked, the locked rows' media objects are deleted (every version), and the rows are
   deleted, pseudonymised or marked. Plain deletes without media walk the heap (of each
   partition, for a partitioned table) in ranges of blocks, one DELETE per range, which reads
-  each row once, in physical order, like one big DELETE would, but commits range by range;
+  each row once, in physical order, like one big DELETE would, but commits range by range.
+  On a table range-partitioned on the rule's clock, they first drop whole every partition that
+  is wholly past the cutoff, keeping its held rows (partition_purge), and walk only the
+  partition that straddles the cutoff and the DEFAULT one;
 - **a rule that had rows due and removed none fails**: it never reports success.
 """
 
@@ -31,6 +34,7 @@ from governance.errors import GovernanceError, PermanentError
 from governance.keys import pseudonym_key
 from governance.lifecycle import Batch, Plan, RuleRun, RunIdentity, RunOutcome, Timeouts
 from governance.media import OBJECTS_PER_BATCH, MediaBucket
+from governance.partition_purge import PartitionDrop, PartitionLayout, dropped_in_run
 from governance.policy import Loaded, RetentionPolicy
 from governance.purge_sql import BlockRanges, RuleStatements
 from governance.schema_check import RuleConfigurationError, require_serviceable
@@ -91,6 +95,7 @@ class RulePurge:
         self.pseudonym_key: bytes | None = None
         self.erasure: Erasure | None = None
         self.heaps: list[Heap] = []
+        self.layout: PartitionLayout | None = None  # None: not partitioned on the rule's clock
 
     @property
     def details(self) -> dict[str, Any]:
@@ -111,7 +116,8 @@ class RulePurge:
         conn = run.conn
         require_serviceable(self.policy.model, conn, self.rule)
         if self.walks_blocks:
-            self.heaps = self._heaps(conn)
+            self.heaps = self._heaps(conn, self.schema, self.rule.table)
+            self.layout = PartitionLayout.of(conn, self.schema, self.rule, self.sql)
         now = conn.execute(sql_text("purge/database_now.sql")).fetchone()[0]
         if self.settings.run_cutoff > now:
             raise FutureCutoff(
@@ -129,7 +135,8 @@ class RulePurge:
                 f"{self.settings.max_rows_per_rule}; nothing was deleted. Raise the cap to proceed."
             )
         unit = "people" if self.rule.action == "erase_subject" else "rows"  # what count_due counts
-        return Plan(eligible=eligible, held=held, details=self.details, unit=unit)
+        details = {**self.details, **(self.layout.details() if self.layout else {})}
+        return Plan(eligible=eligible, held=held, details=details, unit=unit)
 
     # -- batches ----------------------------------------------------------------------------
 
@@ -139,6 +146,10 @@ class RulePurge:
 
     def execute(self, run: RuleRun) -> None:
         if self.walks_blocks:
+            if self.layout is not None:
+                PartitionDrop(self.rule, self.sql, self.schema, self.layout).drop_all(run)
+                self.heaps = [heap for partition in self.layout.to_walk
+                              for heap in self._heaps(run.conn, partition.schema, partition.name)]
             self._walk_blocks(run)
         else:
             self._walk_keys(run)
@@ -157,9 +168,23 @@ class RulePurge:
                 f"this rule cannot serve the shape of {self.schema}.{self.rule.table}"
             )
 
-    def _heaps(self, conn: psycopg.Connection) -> list[Heap]:
-        """The relations the block walk deletes from; refused unless it can delete from each of them."""
-        rows = conn.execute(sql_text("purge/table_blocks.sql"), {"schema": self.schema, "table": self.rule.table})
+    def ledger_details(self, conn: psycopg.Connection, run_id: str) -> dict[str, Any]:
+        """The partitions the run dropped whole, and (this run's own) those it walked instead, and why."""
+        if not self.walks_blocks:
+            return {}
+        # Also before this run's check (when it accounts for an interrupted run), so not from self.layout.
+        dropped = dropped_in_run(conn, self.rule.workflow, run_id, self.rule.name)
+        details: dict[str, Any] = {}
+        if dropped or self.layout is not None:
+            details["partitions_dropped"] = [partition.as_dict() for partition in dropped]
+        if run_id == self.settings.run_id and self.layout is not None and self.layout.walked_instead:
+            details["partitions_walked_instead"] = dict(self.layout.walked_instead)
+        return details
+
+    def _heaps(self, conn: psycopg.Connection, schema: str, relation: str) -> list[Heap]:
+        """The heaps of a table (or of one of its partitions) that the block walk deletes from; refused
+        unless it can delete from each of them."""
+        rows = conn.execute(sql_text("purge/table_blocks.sql"), {"schema": schema, "table": relation})
         heaps, problems = [], []
         for schema, relation, has_heap, deletable, blocks, per_block in rows:
             if not has_heap:
@@ -176,7 +201,8 @@ class RulePurge:
         """Rows without media: one DELETE per range of heap blocks (delete_block_range.sql)."""
         heaps = self.heaps
         total_blocks = sum(heap.blocks for heap in heaps) or 1
-        due = run.plan.eligible + run.plan.held
+        # An estimate (each range is rescaled by what the last one found): what the drops left.
+        due = max(1, run.plan.eligible + run.plan.held - run.totals["rows_deleted"])
         for heap in heaps:
             ranges = BlockRanges(heap.blocks, heap.rows_per_block, self.settings.batch_size,
                                  max(1, due * heap.blocks // total_blocks))

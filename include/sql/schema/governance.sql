@@ -320,3 +320,70 @@ CREATE OR REPLACE VIEW governance.transfer_daily_by_country_category AS
 SELECT t.day, t.recipient, t.registered, country, data_category, sum(t.records) AS records
 FROM governance.transfer_daily AS t, unnest(t.countries) AS country, unnest(t.data_categories) AS data_category
 GROUP BY t.day, t.recipient, t.registered, country, data_category;
+
+-- Partitions that a time-based rule dropped whole (partition_purge.py): which, the range of its
+-- bound, the rows that went with it and the held rows it moved first (into the parent table,
+-- where the DEFAULT partition takes them), in the same transaction as the drop. The ledger's
+-- closing entry of the run names them from here.
+CREATE TABLE IF NOT EXISTS governance.partition_drops (
+    workflow        text NOT NULL,
+    run_id          text NOT NULL,
+    rule            text NOT NULL,
+    parent_table    text NOT NULL,
+    partition_name  text NOT NULL,
+    range_from      timestamptz,  -- NULL: no lower bound (MINVALUE)
+    range_to        timestamptz NOT NULL,
+    rows_deleted    bigint NOT NULL CHECK (rows_deleted >= 0),
+    held_rows_moved bigint NOT NULL CHECK (held_rows_moved >= 0),
+    detach_us       bigint NOT NULL,  -- detach, move and drop, in microseconds: the exclusive lock on the parent
+    dropped_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (workflow, run_id, rule, partition_name)
+);
+
+-- Detach a partition, move into its parent the rows of people under an active legal hold (the
+-- DEFAULT partition, if there is one, takes them: the detached range is no partition's now),
+-- drop it, and answer how many rows moved. Runs as the owner of the tables (SECURITY DEFINER):
+-- detaching and dropping need ownership, which the workflows' role must not have. It grants no
+-- more than deleting: the caller must hold DELETE on the partition, and the function itself
+-- keeps the held rows, so a caller cannot skip that. Locks come in the caller's transaction, with
+-- its lock_timeout: a plain DETACH takes ACCESS EXCLUSIVE on the parent until the caller commits.
+-- The held test is include/sql/purge/held.sql's, restated here because it must run as the owner.
+CREATE OR REPLACE FUNCTION governance.drop_partition_keeping_held(part regclass, subject_column name)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    parent regclass;
+    parent_schema name;
+    column_list text;
+    moved bigint;
+BEGIN
+    SELECT i.inhparent, n.nspname INTO parent, parent_schema
+    FROM pg_inherits AS i
+    JOIN pg_class AS c ON c.oid = i.inhparent
+    JOIN pg_namespace AS n ON n.oid = c.relnamespace
+    WHERE i.inhrelid = part AND NOT i.inhdetachpending;
+    IF parent IS NULL THEN
+        RAISE EXCEPTION 'not an attached partition' USING ERRCODE = 'wrong_object_type';
+    END IF;
+    IF parent_schema IN ('governance', 'pg_catalog', 'information_schema') THEN
+        RAISE EXCEPTION 'not a partition of application data' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT has_table_privilege(session_user, part, 'DELETE') THEN
+        RAISE EXCEPTION 'the caller may not delete from this partition' USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', parent, part);
+    SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO column_list
+    FROM pg_attribute AS a
+    WHERE a.attrelid = parent AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '';
+    moved := 0;
+    IF subject_column IS NOT NULL THEN  -- a table of no person has no holds
+        EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM %s AS t WHERE EXISTS (SELECT 1 FROM '
+                       'governance.legal_holds AS h WHERE h.user_id = t.%I AND h.released_at IS NULL)',
+                       parent, column_list, column_list, part, subject_column);
+        GET DIAGNOSTICS moved = ROW_COUNT;
+    END IF;
+    EXECUTE format('DROP TABLE %s', part);
+    RETURN moved;
+END
+$$;
+REVOKE ALL ON FUNCTION governance.drop_partition_keeping_held(regclass, name) FROM PUBLIC;

@@ -34,6 +34,9 @@ BEGIN
         GRANT SELECT, INSERT, UPDATE ON governance.rule_runs, governance.archive_manifests, governance.dq_results
             TO governance_workflow;
         GRANT SELECT, INSERT ON governance.archive_subjects TO governance_workflow;
+        -- Drop an expired month whole (partition_purge.py): the function runs as the tables' owner.
+        GRANT SELECT, INSERT ON governance.partition_drops TO governance_workflow;
+        GRANT EXECUTE ON FUNCTION governance.drop_partition_keeping_held(regclass, name) TO governance_workflow;
         GRANT SELECT, INSERT, DELETE ON governance.archive_retained TO governance_workflow;
         GRANT SELECT, INSERT, UPDATE ON governance.dsr_requests TO governance_workflow;
         GRANT SELECT, INSERT, UPDATE ON governance.dq_watermarks TO governance_workflow;
