@@ -8,7 +8,7 @@ from typing import Any
 
 from governance.lifecycle import COUNTERS
 from governance.policy import ACTION_MEANINGS, Loaded, RetentionPolicy
-from governance.purge_report import counter_rows, rule_status
+from governance.purge_report import counter_rows, partitions_entry, partitions_note, rule_status
 from governance.reports import counted, readable_time
 
 # The counters the archival records, the columns of its report.
@@ -42,7 +42,8 @@ def _months(outcomes: Iterable[Mapping[str, Any]], policy: Loaded[RetentionPolic
 def build_archival_report(*, policy: Loaded[RetentionPolicy], run_id: str, run_type: str, run_cutoff: datetime,
                           dry_run: bool, planned: Iterable[Mapping[str, Any]], outcomes: Iterable[Mapping[str, Any]],
                           recorded: Iterable[Mapping[str, Any]], ledger_state: Mapping[str, Any],
-                          archive_bucket: str) -> dict[str, Any]:
+                          archive_bucket: str,
+                          partitions_dropped: Mapping[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
     outcomes = list(outcomes)
     by_rule = {outcome["rule"]: outcome for outcome in outcomes}
     recorded_by_rule = {row["rule"]: row for row in recorded}
@@ -57,6 +58,8 @@ def build_archival_report(*, policy: Loaded[RetentionPolicy], run_id: str, run_t
                  "cutoff": (outcome or {}).get("cutoff") or (stored or {}).get("cutoff")}
         for count in ("eligible", "held", *COUNTERS, "batches"):
             entry[count] = (outcome or {}).get(count, (stored or {}).get(count, 0))
+        entry["partitions"] = partitions_entry(rule.name, outcome, partitions_dropped, dry_run)
+        entry["notes"] = [note for note in (partitions_note(entry, dry_run),) if note]
         rules.append(entry)
     objects = [obj for outcome in outcomes for obj in outcome.get("objects", [])]
     document = {

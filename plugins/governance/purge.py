@@ -151,6 +151,8 @@ class RulePurge:
                 self.heaps = [heap for partition in self.layout.to_walk
                               for heap in self._heaps(run.conn, partition.schema, partition.name)]
             self._walk_blocks(run)
+            if self.layout is not None and self.layout.walked_instead:  # for the outcome, and so the report
+                run.plan.details["partitions_walked_instead"] = dict(self.layout.walked_instead)
         else:
             self._walk_keys(run)
         self._check_removed(run)

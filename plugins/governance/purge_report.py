@@ -83,6 +83,39 @@ def media_note(rule: RetentionRule, entry: Mapping[str, Any]) -> str | None:
                       "rows, and a batch that stopped in between kept its rows for the next run.")
 
 
+def partitions_entry(rule: str, outcome: Mapping | None, dropped: Mapping[str, list[dict[str, Any]]] | None,
+                     dry_run: bool) -> dict[str, Any] | None:
+    """A rule's whole-partition drops for its report (partition_purge): in a preview, what it would drop; after a
+    run, what it dropped (from governance.partition_drops, so a rule whose task failed is listed too), and the
+    expired partitions it deleted row by row instead, with why. None when its table is not partitioned on its
+    clock."""
+    details = (outcome or {}).get("details", {})
+    if "partitions_to_drop" not in details and not (dropped or {}).get(rule):
+        return None
+    return {"to_drop": details.get("partitions_to_drop", []), "dropped": [] if dry_run else (dropped or {}).get(rule, []),
+            "walked_instead": details.get("partitions_walked_instead", {}),
+            "not_dropped_because": details.get("partitions_not_dropped_because")}
+
+
+def partitions_note(entry: Mapping[str, Any], dry_run: bool) -> str | None:
+    """What the partitions section says of a rule, in one sentence for its row."""
+    partitions = entry.get("partitions")
+    if not partitions:
+        return None
+    if partitions["not_dropped_because"]:
+        return f"Its expired months were deleted row by row, not dropped whole: {partitions['not_dropped_because']}."
+    if dry_run:
+        return (f"It would drop {counted(len(partitions['to_drop']), 'monthly partition')} whole (listed below)."
+                if partitions["to_drop"] else None)
+    dropped = partitions["dropped"]
+    if not dropped:
+        return None
+    held = sum(item["held_rows_moved"] for item in dropped)
+    note = (f"{counted(sum(item['rows_deleted'] for item in dropped), 'row')} of these went with "
+            f"{counted(len(dropped), 'monthly partition')} dropped whole (listed below)")
+    return note + (f"; {counted(held, 'row')} of people under a legal hold in them were kept." if held else ".")
+
+
 def erased_rows_note(rule: RetentionRule, entry: Mapping[str, Any]) -> str | None:
     """Where an erasure's rows went, per table: accounts and rows are counted apart."""
     if rule.action != "erase_subject" or not entry["by_table"]:
@@ -155,7 +188,7 @@ def purge_summary(document: Mapping[str, Any]) -> str:
 
 
 def _rule_entry(policy: Loaded[RetentionPolicy], rule: RetentionRule, outcome: Mapping | None, stored: Mapping | None,
-                dry_run: bool) -> dict[str, Any]:
+                dry_run: bool, partitions_dropped: Mapping[str, list[dict[str, Any]]] | None) -> dict[str, Any]:
     status, error = rule_status(outcome, stored, dry_run)
     entry = {"rule": rule.name, "promise": rule.promise, "action": rule.action, "status": status, "error": error,
              "table": f"{policy.model.database_schema}.{rule.table}", "period_words": rule.period_words(),
@@ -168,19 +201,22 @@ def _rule_entry(policy: Loaded[RetentionPolicy], rule: RetentionRule, outcome: M
     entry["cutoffs_by_value"] = details.get("cutoffs_by_value")
     entry["longest_batch_ms"] = (outcome or {}).get("longest_batch_ms")
     entry["kept_by_law"] = kept_by_law(rule, entry["by_table"], policy.model.database_schema)
-    entry["notes"] = [note for note in (erased_rows_note(rule, entry), media_note(rule, entry)) if note]
+    entry["partitions"] = partitions_entry(rule.name, outcome, partitions_dropped, dry_run)
+    entry["notes"] = [note for note in (erased_rows_note(rule, entry), media_note(rule, entry),
+                                        partitions_note(entry, dry_run)) if note]
     return entry
 
 
 def build_purge_report(*, policy: Loaded[RetentionPolicy], run_id: str, run_type: str, run_cutoff: datetime,
                        dry_run: bool, planned_rules: Iterable[str], outcomes: Iterable[Mapping[str, Any]],
-                       recorded: Iterable[Mapping[str, Any]], ledger_state: Mapping[str, Any]) -> dict:
+                       recorded: Iterable[Mapping[str, Any]], ledger_state: Mapping[str, Any],
+                       partitions_dropped: Mapping[str, list[dict[str, Any]]] | None = None) -> dict:
     """Merge what each rule's task returned with what the database recorded (which also
     covers rules whose task failed) into the report document."""
     by_rule = {outcome["rule"]: outcome for outcome in outcomes}
     recorded_by_rule = {row["rule"]: row for row in recorded}
-    rules = [_rule_entry(policy, policy.model.rule(name), by_rule.get(name), recorded_by_rule.get(name), dry_run)
-             for name in planned_rules]
+    rules = [_rule_entry(policy, policy.model.rule(name), by_rule.get(name), recorded_by_rule.get(name), dry_run,
+                         partitions_dropped) for name in planned_rules]
     # Only like with like: each total is one counter over the rules, so one unit. Due and held have no
     # total: they count accounts for an erasure and rows for every other rule.
     totals = {count: sum(entry[count] or 0 for entry in rules) for count in COUNTERS}

@@ -116,7 +116,8 @@ def write_archival_report(planned: list[dict[str, Any]] | None, context: Mapping
             document = build_archival_report(
                 policy=policy, run_id=run.run_id, run_type=run_type(context), run_cutoff=run.cutoff,
                 dry_run=run.dry_run, planned=planned, outcomes=run.outcomes, recorded=run.recorded,
-                ledger_state=run.ledger_state, archive_bucket=settings.archive_bucket())
+                ledger_state=run.ledger_state, archive_bucket=settings.archive_bucket(),
+                partitions_dropped=run.partitions_dropped)
             summary = {"status": document["status"], "totals": document["totals"], "dry_run": run.dry_run,
                        "ledger_head": document["ledger"]["head"]}
             keys = publish_document(

@@ -19,6 +19,7 @@ class RunRecord:
     outcomes: list[dict[str, Any]]
     recorded: list[dict[str, Any]]
     ledger_state: dict[str, Any]
+    partitions_dropped: dict[str, list[dict[str, Any]]]  # rule -> the partitions it dropped whole
 
 
 def planned_or_skip(planned: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
@@ -36,6 +37,7 @@ def run_record(conn: Any, s3: Any, planned: list[dict[str, Any]], context: Mappi
     from governance.airflow.runs import run_cutoff
     from governance.ledger_audit import ledger_state
     from governance.lifecycle import run_outcomes
+    from governance.partition_purge import dropped_in_run
 
     run_id = context["run_id"]
     pulled = context["ti"].xcom_pull(task_ids=task_id, map_indexes=range(len(planned)), default=None) or []
@@ -45,7 +47,10 @@ def run_record(conn: Any, s3: Any, planned: list[dict[str, Any]], context: Mappi
         cutoff=datetime.fromisoformat(planned[0]["run_cutoff"]) if planned else run_cutoff(context),
         outcomes=[outcome for outcome in pulled if outcome],
         recorded=[] if dry else run_outcomes(conn, workflow, run_id),
-        ledger_state=ledger_state(conn, s3, workflow=workflow, run_id=run_id))
+        ledger_state=ledger_state(conn, s3, workflow=workflow, run_id=run_id),
+        partitions_dropped={} if dry else {
+            item["rule"]: [dropped.as_dict() for dropped in dropped_in_run(conn, workflow, run_id, item["rule"])]
+            for item in planned})
 
 
 def report_summary(document: Mapping[str, Any], dry_run: bool, keys: list[str]) -> dict[str, Any]:

@@ -126,6 +126,7 @@ def write_report(planned: list[dict[str, Any]] | None, context: Mapping[str, Any
                 policy=policy, run_id=run.run_id, run_type=run_type(context), run_cutoff=run.cutoff,
                 dry_run=run.dry_run, planned_rules=[item["rule"] for item in planned], outcomes=run.outcomes,
                 recorded=run.recorded, ledger_state={**run.ledger_state, "override_reason": override},
+                partitions_dropped=run.partitions_dropped,
             )
             keys = publish_purge_report(conn, s3, document, run.run_id, run.cutoff)
         log.info("report: %s; %s", document["status"],

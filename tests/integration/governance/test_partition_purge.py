@@ -475,3 +475,52 @@ def test_a_kill_at_each_step_of_a_drop_then_a_rerun_loses_no_held_row_and_leaves
     assert sorted(dropped) == [f"app.sessions_{month:%Y_%m}" for month in EXPIRED_MONTHS]  # each once
     assert ledger.verify(conn, key=LEDGER_KEY.encode()).ok
 
+
+
+def test_the_purge_report_lists_each_month_dropped_with_its_rows_and_the_held_rows_it_kept(
+        data, conn, db_url, workflow_url, s3, buckets):
+    """From real runs: the preview names the months it would drop; the report of the run lists each dropped month
+    with its range, rows, held rows kept and lock time (the same figures as governance.partition_drops), and the
+    month a reader kept locked as deleted row by row, with why."""
+    from governance.ledger_audit import ledger_state
+    from governance.lifecycle import run_outcomes
+    from governance.partition_purge import dropped_in_run
+    from governance.purge_report import build_purge_report
+    from governance.reports import render_html
+
+    partitioned(conn)
+    user, held_person = data.user(), data.user()
+    data.hold(held_person)
+    sessions_by_month(data, user, EXPIRED_MONTHS[:2])
+    data.session(held_person, created_at=EXPIRED_MONTHS[1] + timedelta(days=2))
+    data.commit()
+    policy = load_retention_policy()
+
+    def report(run_id: str, outcome, dry_run: bool) -> tuple[dict, str]:
+        with psycopg.connect(workflow_url, autocommit=True) as reader:
+            document = build_purge_report(
+                policy=policy, run_id=run_id, run_type="manual", run_cutoff=CUTOFF, dry_run=dry_run,
+                planned_rules=["sessions"], outcomes=[outcome.as_dict()],
+                recorded=[] if dry_run else run_outcomes(reader, "retention_purge", run_id),
+                ledger_state=ledger_state(reader, s3, workflow="retention_purge", run_id=run_id),
+                partitions_dropped={} if dry_run else {"sessions": [
+                    item.as_dict() for item in dropped_in_run(reader, "retention_purge", run_id, "sessions")]})
+        return document, render_html("purge_report.html.j2", report=document).decode()
+
+    preview, html = report("preview-1", run_purge(workflow_url, s3, buckets, run_id="preview-1", dry_run=True), True)
+    assert preview["rules"][0]["notes"] == ["It would drop 12 monthly partitions whole (listed below)."]
+    assert html.count("would be dropped whole") == 12
+
+    with psycopg.connect(db_url) as other:  # a long read of one month: that month cannot be detached meanwhile
+        other.execute("SELECT count(*) FROM app.sessions_2024_11").fetchone()
+        outcome = run_purge(workflow_url, s3, buckets, timeouts=Timeouts(
+            partition_lock_timeout_ms=20, partition_attempts=2, retry_pause_s=0.01))
+    document, html = report("run-1", outcome, False)
+    partitions = document["rules"][0]["partitions"]
+    assert [item["partition"] for item in partitions["dropped"]] == [
+        f"app.sessions_{month:%Y_%m}" for month in EXPIRED_MONTHS if month != EXPIRED_MONTHS[1]]
+    assert (partitions["dropped"][0]["rows_deleted"], partitions["dropped"][0]["held_rows_moved"]) == (3, 0)
+    assert list(partitions["walked_instead"]) == ["app.sessions_2024_11"]
+    assert document["rules"][0]["notes"] == ["3 rows of these went with 11 monthly partitions dropped whole (listed below)."]
+    assert 'data-partition="app.sessions_2024_10"' in html and "2024-10-01 00:00:00 UTC" in html
+    assert "deleted row by row instead: another session kept the table locked through 2 attempts of 20 ms" in html
