@@ -87,7 +87,9 @@ def moderation_log_archival():
 
         return plan_archival(context)
 
-    @task(map_index_template="{{ rule_name }}")
+    # One rule at a time, in the plan's order (archive_tasks.night_order): a month of a partitioned table is
+    # dropped whole once what must be archived from it is.
+    @task(map_index_template="{{ rule_name }}", max_active_tis_per_dagrun=1)
     def archive(item: dict) -> dict:
         from governance.airflow.archive_tasks import run_archival_rule
 

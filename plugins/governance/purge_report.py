@@ -92,7 +92,8 @@ def partitions_entry(rule: str, outcome: Mapping | None, dropped: Mapping[str, l
     details = (outcome or {}).get("details", {})
     if "partitions_to_drop" not in details and not (dropped or {}).get(rule):
         return None
-    return {"to_drop": details.get("partitions_to_drop", []), "dropped": [] if dry_run else (dropped or {}).get(rule, []),
+    return {"to_drop": details.get("partitions_to_drop", []),
+            "dropped": [] if dry_run else (dropped or {}).get(rule, []),
             "walked_instead": details.get("partitions_walked_instead", {}),
             "not_dropped_because": details.get("partitions_not_dropped_because")}
 

@@ -193,3 +193,16 @@ def test_moderation_log_archival_shape(dagbag):
     assert dag.params["dry_run"] is True
     assert {task.task_id for task in dag.tasks} == {"plan", "archive", "report", "verdict", "completed"}
     assert [task.task_id for task in dag.tasks if task.outlets] == ["completed"]
+
+
+def test_the_archival_runs_its_rules_one_at_a_time_archiving_first_then_the_longest_delete(dagbag):
+    """A month of partitioned moderation events is dropped whole the same night only if its critical events were
+    archived (and those past 7 years deleted) before the standard rule looks at it."""
+    from governance.airflow.archive_tasks import night_order
+    from governance.policy import load_retention_policy
+
+    dag = dagbag.dags["moderation_log_archival"]
+    assert dag.get_task("archive").max_active_tis_per_dagrun == 1
+    policy = load_retention_policy().model
+    assert [rule.name for rule in night_order(policy.rules_for("moderation_log_archival"))] == [
+        "moderation_logs_critical", "moderation_logs_critical_expired", "moderation_logs_standard"]

@@ -16,13 +16,14 @@ from governance.airflow.runs import InvalidRunParameters, dry_run, run_conf, run
 from governance.archive import ArchiveSettings, archive_rule, due_by_month, write_run_manifest
 from governance.archive_report import build_archival_report
 from governance.ledger_audit import require_intact_ledger
-from governance.policy import MAX_BATCH_SIZE, RetentionPolicy, load_retention_policy
+from governance.policy import MAX_BATCH_SIZE, RetentionPolicy, RetentionRule, load_retention_policy
 from governance.purge import PurgeSettings, purge_rule
 from governance.reports import publish_document, report_prefix
 
 log = logging.getLogger(__name__)
 
 WORKFLOW = "moderation_log_archival"
+START = datetime(2000, 1, 1, tzinfo=UTC)  # periods are compared by how far they reach from one instant
 
 
 def resolve_parameters(policy: RetentionPolicy, params: Mapping[str, Any], *, conf: Mapping[str, Any], kind: str,
@@ -52,7 +53,20 @@ def resolve_parameters(policy: RetentionPolicy, params: Mapping[str, Any], *, co
         raise InvalidRunParameters(f"ledger_override_reason: {reason!r} must be text")
     return {"cutoff": cutoff, "batch_size": batch_size, "ledger_override_reason": reason.strip(),
             "dry_run": dry_run(kind, conf, value_or_default(params, "dry_run", True)),
-            "rules": [rule.name for rule in policy.rules_for(WORKFLOW)]}
+            "rules": [rule.name for rule in night_order(policy.rules_for(WORKFLOW))]}
+
+
+def night_order(rules: list[RetentionRule]) -> list[RetentionRule]:
+    """The archival's rules in the order one night runs them (the DAG runs its mapped tasks one at a time,
+    in this order): the archiving rules first, then the deletes, the longest period first. On a table
+    partitioned by month, a delete drops a month whole only when every row left in it is its own or held
+    (partition_purge): once critical events are archived, and those past 7 years deleted, a month past 90
+    days holds only standard events, and the standard rule drops it the same night."""
+    def key(rule: RetentionRule) -> tuple[bool, int]:
+        longest_first = -rule.period.after(START).timestamp() if rule.period else 0
+        return rule.action != "archive_then_delete", longest_first
+
+    return sorted(rules, key=key)
 
 
 def plan_archival(context: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -521,6 +521,8 @@ def test_the_purge_report_lists_each_month_dropped_with_its_rows_and_the_held_ro
         f"app.sessions_{month:%Y_%m}" for month in EXPIRED_MONTHS if month != EXPIRED_MONTHS[1]]
     assert (partitions["dropped"][0]["rows_deleted"], partitions["dropped"][0]["held_rows_moved"]) == (3, 0)
     assert list(partitions["walked_instead"]) == ["app.sessions_2024_11"]
-    assert document["rules"][0]["notes"] == ["3 rows of these went with 11 monthly partitions dropped whole (listed below)."]
-    assert 'data-partition="app.sessions_2024_10"' in html and "2024-10-01 00:00:00 UTC" in html
+    assert document["rules"][0]["notes"] == [
+        "3 rows of these went with 11 monthly partitions dropped whole (listed below)."]
+    assert 'data-partition="app.sessions_2024_10"' in html
+    assert "2024-10-01 00:00:00 UTC" in html
     assert "deleted row by row instead: another session kept the table locked through 2 attempts of 20 ms" in html
