@@ -526,3 +526,54 @@ def test_the_purge_report_lists_each_month_dropped_with_its_rows_and_the_held_ro
     assert 'data-partition="app.sessions_2024_10"' in html
     assert "2024-10-01 00:00:00 UTC" in html
     assert "deleted row by row instead: another session kept the table locked through 2 attempts of 20 ms" in html
+
+
+def test_a_partitioned_month_past_90_days_is_archived_then_its_held_rows_kept_then_it_is_dropped(
+        data, conn, workflow_url, s3, buckets):
+    """The archival's night, in its order (archive_tasks.night_order), on app.moderation_events partitioned by
+    month: the critical events of a month past 90 days are archived and verified, the held person's events
+    stay, and the standard rule then drops the month whole, keeping them; one code path per step."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    from governance.airflow.archive_tasks import night_order
+    from governance.archive import ArchiveSettings, archive_rule
+
+    partitioned(conn, "moderation_events", first=datetime(2026, 6, 1, tzinfo=UTC))
+    user, held_person = data.user(), data.user()
+    data.hold(held_person)
+    june = datetime(2026, 6, 1, tzinfo=UTC)
+    critical = [data.moderation(user, severity="critical", created_at=june + timedelta(days=day)) for day in (1, 2)]
+    standard = [data.moderation(user, created_at=june + timedelta(days=day)) for day in (3, 4, 5)]
+    held = [data.moderation(held_person, severity=severity, created_at=june + timedelta(days=6))
+            for severity in ("standard", "critical")]
+    recent = data.moderation(user, created_at=CUTOFF - timedelta(days=10))
+    data.commit()
+    policy = load_retention_policy()
+
+    for rule in night_order(policy.model.rules_for("moderation_log_archival")):
+        with psycopg.connect(workflow_url, autocommit=True) as worker:
+            if rule.action == "archive_then_delete":
+                archive_rule(worker, s3, policy=policy, rule=rule.name, settings=ArchiveSettings(
+                    run_id="night-1", run_cutoff=CUTOFF, dry_run=False, batch_size=100,
+                    archive_bucket=buckets.archive, timeouts=FAST))
+            else:
+                purge_rule(worker, s3, policy=policy, rule=rule.name, settings=PurgeSettings(
+                    run_id="night-1", run_cutoff=CUTOFF, dry_run=False, batch_size=100, max_rows_per_rule=10_000,
+                    media_bucket=buckets.media, timeouts=FAST))
+
+    listing = s3.list_objects_v2(Bucket=buckets.archive, Prefix="moderation/critical/")["Contents"]
+    archived = [event for item in listing if item["Key"].endswith(".parquet") for event in pq.read_table(io.BytesIO(
+        s3.get_object(Bucket=buckets.archive, Key=item["Key"])["Body"].read())).column("event_id").to_pylist()]
+    assert sorted(archived) == critical
+    assert "moderation_events_2026_06" not in partition_names(conn, "moderation_events")
+    remaining = {row[0] for row in conn.execute("SELECT event_id FROM app.moderation_events")}
+    assert remaining == {*held, recent}
+    assert conn.execute("SELECT array_agg(event_id ORDER BY event_id) FROM app.moderation_events_default").fetchone() \
+        == (held,)
+    dropped = closing_entry(conn, "night-1", "moderation_log_archival")["details"]["partitions_dropped"]
+    assert [(item["partition"], item["rows_deleted"], item["held_rows_moved"]) for item in dropped] == [
+        ("app.moderation_events_2026_06", 3, 2), ("app.moderation_events_2026_07", 0, 0)]  # July: past 90 days
+    assert [item for item in standard if item in remaining] == []
+    assert ledger.verify(conn, key=LEDGER_KEY.encode()).ok
