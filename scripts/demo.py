@@ -65,9 +65,25 @@ def seed_if_empty() -> None:
         users = conn.execute("SELECT count(*) FROM app.users").fetchone()[0]
     if users:
         print(f"app.users already holds {users} rows; keeping them (make seed SCALE=N reseeds)")
-        return
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "seed.py"), "--scale", os.environ.get("SCALE", "1000"),
-                    "--inject", os.environ.get("INJECT", "overdue,prohibited_media")], check=True)
+    else:
+        partitioned = ["--partitioned"] if os.environ.get("PARTITIONED") == "1" else []
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "seed.py"), "--scale", os.environ.get("SCALE", "1000"),
+                        "--inject", os.environ.get("INJECT", "overdue,prohibited_media"), *partitioned], check=True)
+    print(f"reference database shape: {database_shape()}")
+
+
+def database_shape() -> str:
+    """Which of the reference database's two shapes the demo runs on (make demo PARTITIONED=1 seeds the other)."""
+    from scripts.seeding import shape  # puts plugins/ on sys.path, for governance
+
+    names = list(shape.PARTITIONED_CLOCKS)
+    from governance.db import sql_text
+
+    with app_connection() as conn:
+        tables = [row[0] for row in conn.execute(sql_text("seed/partitioned_tables.sql"), {"tables": names})]
+    if not tables:
+        return "plain tables (make seed PARTITIONED=1, or make demo PARTITIONED=1 on an empty database, for the other)"
+    return f"partitioned by month: {', '.join(f'app.{table}' for table in sorted(tables))}"
 
 
 def dsr_subjects() -> tuple[int, int]:
