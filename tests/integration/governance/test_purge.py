@@ -83,7 +83,7 @@ BOUNDARIES = [
 @pytest.mark.parametrize(("rule", "table", "key_column", "insert", "boundary"), BOUNDARIES,
                          ids=[f"{b[0]}-{i}" for i, b in enumerate(BOUNDARIES)])
 def test_rule_removes_a_row_one_second_past_its_period_and_keeps_one_a_second_short(
-    purge, data, conn, rule, table, key_column, insert, boundary
+    shape, purge, data, conn, rule, table, key_column, insert, boundary
 ):
     """A row one second older than the period is removed; one second younger, or exactly at it, stays."""
     user = data.user()
@@ -112,7 +112,7 @@ def test_deleted_account_boundary_is_thirty_days_after_deletion(purge, data, con
 
 
 def test_erasure_removes_personal_data_and_media_and_pseudonymises_what_must_outlive_it(
-    purge, data, conn, s3, buckets
+    shape, purge, data, conn, s3, buckets
 ):
     """An erased account loses every personal row and media object; payments and moderation
     events stay, pseudonymised, for their own periods."""
@@ -170,7 +170,7 @@ def test_pseudonyms_keep_no_link_to_the_person(purge, data, conn):
     assert stored not in unkeyed
 
 
-def test_legal_hold_exempts_every_rule_until_released(purge, data, conn):
+def test_legal_hold_exempts_every_rule_until_released(shape, purge, data, conn):
     """A person under an active hold keeps their account and old rows, counted as held; a released hold does not."""
     held = data.user(deleted_at=CUTOFF - timedelta(days=400))
     released = data.user(deleted_at=CUTOFF - timedelta(days=400))
@@ -229,7 +229,7 @@ RULES = ["deleted_accounts", "deleted_generations", "deleted_uploads", "prohibit
          "sessions", "usage_events"]
 
 
-def test_second_run_of_the_same_date_changes_nothing(purge, data, conn, s3, buckets):
+def test_second_run_of_the_same_date_changes_nothing(shape, purge, data, conn, s3, buckets):
     """Rerunning the same cutoff (as a retry, or as a new run) deletes nothing more and leaves every table as it was."""
     seed_everything(data)
     first = [purge(rule) for rule in RULES]
@@ -323,7 +323,7 @@ def test_unreachable_s3_fails_clearly_and_keeps_the_rows(purge, data, conn):
     assert exists(conn, "generations", "generation_id", generation)
 
 
-def test_rows_inserted_by_a_concurrent_writer_survive(purge, data, conn, db_url):
+def test_rows_inserted_by_a_concurrent_writer_survive(shape, purge, data, conn, db_url):
     """While a purge runs in many batches, an application keeps inserting rows; every one of them survives."""
     user = data.user()
     with conn.cursor().copy("COPY app.sessions (session_id, user_id, ip_hash, created_at) FROM STDIN") as copy:
