@@ -18,6 +18,10 @@ Three rules of `include/policy/retention.yaml`, one mapped task each:
 Events of people under an active legal hold stay in the table, counted as *held*; archived
 objects holding their events get an S3 legal hold until the hold is released.
 
+The rules run one at a time, archiving first: on a table partitioned by month, a month past
+90 days is then dropped whole by `moderation_logs_standard` once its critical events are
+archived and verified, its held events kept in the DEFAULT partition.
+
 **Exactly once**: each object's intent is recorded before it is uploaded. After a crash, a
 rerun adopts an object that was uploaded, abandons an intent whose upload never arrived, and
 finishes what was left: every event ends in the table or in exactly one verified object.

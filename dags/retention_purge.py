@@ -12,6 +12,11 @@ deletes every version of their media objects, then the rows. Rows of people unde
 active legal hold (`governance.legal_holds`) are kept and counted as *held*. Payments,
 moderation events and disclosures of erased accounts are pseudonymised, not deleted.
 
+**Partitioned tables**: on a table range-partitioned by month on the rule's clock, each
+month wholly past the cutoff is dropped whole (held rows moved to the DEFAULT partition
+first, the table locked for milliseconds); the report lists each month with its rows, and
+a preview lists the months it would drop.
+
 **Cutoff**: the run's `data_interval_end` (or `run_after` for manual runs), never `now()`,
 so a rerun of the same run does the same thing and nothing more.
 
