@@ -23,7 +23,7 @@ from governance.lifecycle import Timeouts
 from governance.policy import load_retention_policy
 from governance.pseudonyms import pseudonym
 from tests.conftest import LEDGER_KEY, PSEUDONYM_KEY, arrow_filesystem, wait_for
-from tests.factories import CUTOFF, partition_by_month
+from tests.factories import CUTOFF
 from tests.s3_faults import client_for, faulty_s3
 
 pytestmark = pytest.mark.integration
@@ -31,18 +31,6 @@ pytestmark = pytest.mark.integration
 RULE = "moderation_logs_critical"
 PREFIX = "moderation/critical/"
 ROOT = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture(params=["plain", "partitioned"])
-def shape(request, conn) -> str:
-    """The reference database in each of its shapes: plain tables, or moderation_events (with sessions and
-    usage_events) range-partitioned by month on created_at with the key (event_id, created_at), as make seed
-    PARTITIONED=1 makes it: a month for each of the three years before CUTOFF, older events in the DEFAULT
-    partition. Ask for it before `data`, so that the rows go into the shaped tables."""
-    if request.param == "partitioned":
-        partition_by_month(conn, since=CUTOFF - relativedelta(years=3))
-        conn.commit()
-    return request.param
 
 
 def run_archive(workflow_url, s3, bucket, *, run_id="run-1", cutoff=CUTOFF, batch_size=1000, dry_run=False,
