@@ -209,7 +209,8 @@ class ArchiveRule:
         return {**self.sql.params, "retain_cutoff": self.retain_cutoff, **extra}
 
     def _statement(self, name: str, **extra: Any) -> sql.Composed:
-        return self.sql.statement(name, area="archive", clock=sql.Identifier(self.rule.clock), **extra)
+        return self.sql.statement(name, area="archive", clock=sql.Identifier(self.rule.clock),
+                                  rows=sql.SQL(sql_text("archive/rows.sql").strip()), **extra)
 
     # -- check --------------------------------------------------------------------------------
 
@@ -490,7 +491,7 @@ class ArchiveRule:
         rows, problem = rows_in(body, key=self.rule.key, clock=self.rule.clock)
         if rows is None:
             return None, problem
-        low, high = (min(rows.keys), max(rows.keys)) if len(rows) else (None, None)
+        low, high = rows.key_range()
         if (len(rows), low, high) != (manifest["row_count"], manifest["min_key"], manifest["max_key"]):
             return None, (f"it holds {len(rows)} rows, keys {low}..{high}; the manifest says "
                           f"{manifest['row_count']} rows, keys {manifest['min_key']}..{manifest['max_key']}")
@@ -505,11 +506,11 @@ class ArchiveRule:
         for chunk in rows.chunks(self.settings.batch_size):
 
             def body(batch: Batch, chunk: ArchivedRows = chunk) -> None:
-                gone = ArchivedRows.of(run.conn.execute(delete, self._params(**chunk.params()))).pairs()
-                kept = chunk.without(gone)
-                if len(kept):  # still in the table, so a hold keeps them (rows already gone are not recorded)
-                    run.conn.execute(retained, self._params(**kept.params(), manifest_id=manifest["manifest_id"]))
-                batch.add(rows_archived=len(gone))
+                params = self._params(**chunk.params(), manifest_id=manifest["manifest_id"])
+                gone = run.conn.execute(delete, params).rowcount
+                if gone < len(chunk):  # those still in the table a hold keeps (rows already gone are not recorded)
+                    run.conn.execute(retained, params)
+                batch.add(rows_archived=gone)
 
             # Asynchronous commits, as in the purge's block walk: the object's `complete` state commits
             # synchronously after them, which makes them durable; a crash before it leaves the object
@@ -579,10 +580,10 @@ class ArchiveRule:
             rows = self.verify(run, manifest)
 
             def body(batch: Batch, manifest: dict[str, Any] = manifest, rows: ArchivedRows = rows) -> None:
-                keys = {row[0] for row in run.conn.execute(sql_text("archive/forget_undated.sql"),
-                                                           {"manifest_id": manifest["manifest_id"]})}
-                kept = ArchivedRows.of([(k, c) for k, c in zip(rows.keys, rows.clocks, strict=True) if k in keys])
-                run.conn.execute(record, self._params(**kept.params(), manifest_id=manifest["manifest_id"]))
+                keys = [row[0] for row in run.conn.execute(sql_text("archive/forget_undated.sql"),
+                                                           {"manifest_id": manifest["manifest_id"]})]
+                run.conn.execute(record, self._params(**rows.with_keys(keys).params(),
+                                                      manifest_id=manifest["manifest_id"]))
 
             run.batch(body, tables=[self.source], step="date rows kept back")
             log.info("%s: rows kept back in archive object %s recorded by key and clock", run.subject,
@@ -592,13 +593,15 @@ class ArchiveRule:
         """Archived rows a legal hold kept in the table, whose hold is released: deleted now."""
         select = self._statement("released_retained")
         delete = self._statement("delete_archived")
+        forget = self._statement("forget_retained")
         while True:
             def body(batch: Batch) -> None:
                 released = ArchivedRows.of(run.conn.execute(select, self._params(limit=self.settings.batch_size)))
                 if len(released):
-                    gone = ArchivedRows.of(run.conn.execute(delete, self._params(**released.params())))
-                    run.conn.execute(sql_text("archive/forget_retained.sql"), gone.params())
-                    batch.add(rows_archived=len(gone))
+                    params = self._params(**released.params())
+                    gone = run.conn.execute(delete, params).rowcount
+                    run.conn.execute(forget, params)
+                    batch.add(rows_archived=gone)
 
             if not run.batch(body, tables=[self.source], step="delete released archived rows")["rows_archived"]:
                 return

@@ -2,6 +2,5 @@
 -- by its key and its clock, both as read back from the object. On a partitioned table the key is
 -- unique only with the clock, so the key alone could delete a row that was never archived.
 DELETE FROM {table} AS t
-USING unnest(%(keys)s::bigint[], %(clocks)s::timestamptz[]) AS archived(key, clock)
+USING {rows} AS archived
 WHERE t.{key} = archived.key AND t.{clock} = archived.clock AND NOT ({held})
-RETURNING t.{key}, t.{clock}
