@@ -572,9 +572,9 @@ class ArchiveRule:
         from psycopg.rows import dict_row
 
         run.step = "date rows kept back"
-        undated = run.conn.cursor(row_factory=dict_row).execute(
-            sql_text("archive/undated_retained.sql"),
-            {"rule": self.rule.name, "bucket": self.settings.archive_bucket}).fetchall()
+        with run.conn.cursor(row_factory=dict_row) as cur:
+            undated = cur.execute(sql_text("archive/undated_retained.sql"),
+                                  {"rule": self.rule.name, "bucket": self.settings.archive_bucket}).fetchall()
         record = self._statement("record_retained")
         for manifest in undated:
             rows = self.verify(run, manifest)
