@@ -62,6 +62,22 @@ def db_url(template_database, monkeypatch) -> Iterator[str]:
     stack.drop_database(name)
 
 
+@pytest.fixture(params=["plain", "partitioned"])
+def shape(request, conn) -> str:
+    """This test's database in each shape of the reference database: plain tables, or sessions, usage_events and
+    moderation_events range-partitioned by month on created_at with the key (id, created_at), as make seed
+    PARTITIONED=1 makes them: a partition for each month of the three years before CUTOFF, the rows of other months
+    in the DEFAULT one. A seed makes the shape it is asked for again."""
+    from dateutil.relativedelta import relativedelta
+
+    from tests.factories import CUTOFF, partition_by_month
+
+    if request.param == "partitioned":
+        partition_by_month(conn, since=CUTOFF - relativedelta(years=3))
+        conn.commit()
+    return request.param
+
+
 @pytest.fixture
 def workflow_url(db_url) -> str:
     """This test's database as the workflows reach it: the least-privileged governance_workflow role."""

@@ -78,8 +78,10 @@ class Data:
         return pid
 
     def moderation(self, user_id, *, severity="standard", action="warning", generation_id=None,
-                   created_at=CUTOFF - 5 * SECOND, category="nsfw") -> int:
-        eid = self._id()
+                   created_at=CUTOFF - 5 * SECOND, category="nsfw", event_id=None) -> int:
+        """A moderation event; `event_id` repeats an existing one's id (the partitioned shape's key allows it with
+        another created_at)."""
+        eid = event_id or self._id()
         self.conn.execute(
             "INSERT INTO app.moderation_events (event_id, user_id, generation_id, prompt_hash, category, severity,"
             " action, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
@@ -96,3 +98,13 @@ class Data:
 
     def commit(self) -> None:
         self.conn.commit()
+
+
+def partition_by_month(conn, *, since: datetime) -> None:
+    """Give the (empty) reference tables the partitioned shape of make seed PARTITIONED=1: sessions, usage_events and
+    moderation_events range-partitioned by month on created_at, key (id, created_at), one partition per month from
+    `since`'s to the month after CUTOFF's, and a DEFAULT partition for the rows of any other month."""
+    from scripts.seeding.shape import PARTITIONED_CLOCKS, month_start, months_between, next_month, reshape
+
+    months = months_between(since, next_month(month_start(CUTOFF)))
+    reshape(conn, dict.fromkeys(PARTITIONED_CLOCKS, months))

@@ -12,8 +12,10 @@ object goes through these steps, recorded in governance.archive_manifests:
    a SHA-256 checksum sent with it;
 4. **verify**: the version is read back; its SHA-256 is recomputed from the bytes, its rows
    counted, its key range and its lock mode and date read back. A mismatch stops the run;
-5. **delete**: the object's keys are deleted from the table in batches, except rows a legal
-   hold keeps (recorded in governance.archive_retained, never archived again).
+5. **delete**: the object's rows are deleted from the table in batches, each by its key and its
+   clock as read back from the object (on a partitioned table the key alone may name a row that
+   was never archived), except rows a legal hold keeps (recorded in governance.archive_retained,
+   never archived again).
 
 A rerun first finishes the rule's open objects: an intent whose object exists is adopted
 (verified against the intent), one without is abandoned (its rows are still in the table);
@@ -41,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 from psycopg import sql
 
 from governance import ledger
+from governance.archive_rows import ArchivedRows, rows_in
 from governance.db import sql_text
 from governance.errors import GovernanceError, PermanentError, error_code
 from governance.keys import pseudonym_key
@@ -206,7 +209,8 @@ class ArchiveRule:
         return {**self.sql.params, "retain_cutoff": self.retain_cutoff, **extra}
 
     def _statement(self, name: str, **extra: Any) -> sql.Composed:
-        return self.sql.statement(name, area="archive", clock=sql.Identifier(self.rule.clock), **extra)
+        return self.sql.statement(name, area="archive", clock=sql.Identifier(self.rule.clock),
+                                  rows=sql.SQL(sql_text("archive/rows.sql").strip()), **extra)
 
     # -- check --------------------------------------------------------------------------------
 
@@ -260,6 +264,7 @@ class ArchiveRule:
     # -- execute ------------------------------------------------------------------------------
 
     def execute(self, run: RuleRun) -> None:
+        self._date_retained(run)
         self._finish_open(run)
         while self._archive_pass(run):
             pass
@@ -439,12 +444,13 @@ class ArchiveRule:
     # -- step 4: verification ----------------------------------------------------------------------
 
     def _verify_and_delete(self, run: RuleRun, manifest: dict[str, Any]) -> None:
-        keys = self.verify(run, manifest)
+        rows = self.verify(run, manifest)
         self._set_state(run, manifest, "verified")
-        self._delete_rows(run, manifest, keys)
+        self._delete_rows(run, manifest, rows)
 
-    def verify(self, run: RuleRun, manifest: dict[str, Any]) -> list[int]:
-        """Read the object back; its keys when bytes, rows, key range and lock all match the manifest."""
+    def verify(self, run: RuleRun, manifest: dict[str, Any]) -> ArchivedRows:
+        """Read the object back; its rows (key and clock) when bytes, rows, key range and lock all match the
+        manifest."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         run.step = "verify archive object"
@@ -459,16 +465,16 @@ class ArchiveRule:
         problems = self._lock_problems(head, manifest)
         if hashlib.sha256(body).hexdigest() != manifest["sha256"]:
             problems.append("its SHA-256 does not match")
-        keys: list[int] = []
+        rows = None
         if not problems:
-            keys, problem = self._keys_in(body, manifest)
+            rows, problem = self._rows_in(body, manifest)
             problems += [problem] if problem else []
-        if problems:
+        if problems or rows is None:
             raise ArchiveVerificationError(
                 f"rule {self.rule.name!r}: archive object {manifest['object_key']} did not verify: "
                 f"{'; '.join(problems)}. None of its rows were deleted; the run stops here."
             )
-        return keys
+        return rows
 
     @staticmethod
     def _lock_problems(head: dict[str, Any], manifest: dict[str, Any]) -> list[str]:
@@ -480,39 +486,31 @@ class ArchiveRule:
             problems.append(f"it is locked until {locked_until}, not {manifest['retain_until']}")
         return problems
 
-    def _keys_in(self, body: bytes, manifest: dict[str, Any]) -> tuple[list[int], str | None]:
-        """The keys a Parquet body holds, or why they do not match the manifest."""
-        import io
-
-        import pyarrow.compute as pc
-        import pyarrow.parquet as pq
-
-        try:
-            table = pq.read_table(io.BytesIO(body), columns=[self.rule.key])
-        except Exception as exc:  # a body that is not Parquet: named by its class only
-            return [], f"it does not read as Parquet ({type(exc).__name__})"
-        column = table.column(self.rule.key)
-        low, high = pc.min(column).as_py(), pc.max(column).as_py()
-        if (table.num_rows, low, high) != (manifest["row_count"], manifest["min_key"], manifest["max_key"]):
-            return [], (f"it holds {table.num_rows} rows, keys {low}..{high}; the manifest says "
-                        f"{manifest['row_count']} rows, keys {manifest['min_key']}..{manifest['max_key']}")
-        return column.to_pylist(), None
+    def _rows_in(self, body: bytes, manifest: dict[str, Any]) -> tuple[ArchivedRows | None, str | None]:
+        """The rows a Parquet body holds (key and clock), or why they do not match the manifest."""
+        rows, problem = rows_in(body, key=self.rule.key, clock=self.rule.clock)
+        if rows is None:
+            return None, problem
+        low, high = rows.key_range()
+        if (len(rows), low, high) != (manifest["row_count"], manifest["min_key"], manifest["max_key"]):
+            return None, (f"it holds {len(rows)} rows, keys {low}..{high}; the manifest says "
+                          f"{manifest['row_count']} rows, keys {manifest['min_key']}..{manifest['max_key']}")
+        return rows, None
 
     # -- step 5: the deletes -----------------------------------------------------------------------
 
-    def _delete_rows(self, run: RuleRun, manifest: dict[str, Any], keys: list[int]) -> None:
+    def _delete_rows(self, run: RuleRun, manifest: dict[str, Any], rows: ArchivedRows) -> None:
         delete = self._statement("delete_archived")
         retained = self._statement("record_retained")
         removed = 0
-        for first in range(0, len(keys), self.settings.batch_size):
-            chunk = keys[first:first + self.settings.batch_size]
+        for chunk in rows.chunks(self.settings.batch_size):
 
-            def body(batch: Batch, chunk: list[int] = chunk) -> None:
-                gone = {row[0] for row in run.conn.execute(delete, self._params(keys=chunk))}
-                kept = [key for key in chunk if key not in gone]
-                if kept:  # still in the table, so a hold keeps them (rows already gone are not returned)
-                    run.conn.execute(retained, self._params(keys=kept, manifest_id=manifest["manifest_id"]))
-                batch.add(rows_archived=len(gone))
+            def body(batch: Batch, chunk: ArchivedRows = chunk) -> None:
+                params = self._params(**chunk.params(), manifest_id=manifest["manifest_id"])
+                gone = run.conn.execute(delete, params).rowcount
+                if gone < len(chunk):  # those still in the table a hold keeps (rows already gone are not recorded)
+                    run.conn.execute(retained, params)
+                batch.add(rows_archived=gone)
 
             # Asynchronous commits, as in the purge's block walk: the object's `complete` state commits
             # synchronously after them, which makes them durable; a crash before it leaves the object
@@ -565,19 +563,45 @@ class ArchiveRule:
             raise ArchiveError(self._s3_failure(exc, "looking for", manifest)) from None
         return None
 
-    # -- rows a hold kept, released ------------------------------------------------------------------
+    # -- rows a hold kept ----------------------------------------------------------------------------
+
+    def _date_retained(self, run: RuleRun) -> None:
+        """Rows a hold kept that an earlier version recorded by key alone (archive_retained had no clock): each
+        object holding some is read back and verified, and its rows of those keys still in the table recorded by
+        key and clock in their place. Once, on the first run after the upgrade; a rerun finds none."""
+        from psycopg.rows import dict_row
+
+        run.step = "date rows kept back"
+        with run.conn.cursor(row_factory=dict_row) as cur:
+            undated = cur.execute(sql_text("archive/undated_retained.sql"),
+                                  {"rule": self.rule.name, "bucket": self.settings.archive_bucket}).fetchall()
+        record = self._statement("record_retained")
+        for manifest in undated:
+            rows = self.verify(run, manifest)
+
+            def body(batch: Batch, manifest: dict[str, Any] = manifest, rows: ArchivedRows = rows) -> None:
+                keys = [row[0] for row in run.conn.execute(sql_text("archive/forget_undated.sql"),
+                                                           {"manifest_id": manifest["manifest_id"]})]
+                run.conn.execute(record, self._params(**rows.with_keys(keys).params(),
+                                                      manifest_id=manifest["manifest_id"]))
+
+            run.batch(body, tables=[self.source], step="date rows kept back")
+            log.info("%s: rows kept back in archive object %s recorded by key and clock", run.subject,
+                     manifest["object_key"])
 
     def _delete_released(self, run: RuleRun) -> None:
         """Archived rows a legal hold kept in the table, whose hold is released: deleted now."""
         select = self._statement("released_retained")
         delete = self._statement("delete_archived")
+        forget = self._statement("forget_retained")
         while True:
             def body(batch: Batch) -> None:
-                keys = [row[0] for row in run.conn.execute(select, self._params(limit=self.settings.batch_size))]
-                if keys:
-                    gone = [row[0] for row in run.conn.execute(delete, self._params(keys=keys))]
-                    run.conn.execute(sql_text("archive/forget_retained.sql"), {"keys": gone})
-                    batch.add(rows_archived=len(gone))
+                released = ArchivedRows.of(run.conn.execute(select, self._params(limit=self.settings.batch_size)))
+                if len(released):
+                    params = self._params(**released.params())
+                    gone = run.conn.execute(delete, params).rowcount
+                    run.conn.execute(forget, params)
+                    batch.add(rows_archived=gone)
 
             if not run.batch(body, tables=[self.source], step="delete released archived rows")["rows_archived"]:
                 return

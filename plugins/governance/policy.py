@@ -227,6 +227,13 @@ class RetentionRule(Strict):
             raise ValueError("period_by is only allowed with action 'delete'")
         if (self.action == "archive_then_delete") != (self.archive is not None):
             raise ValueError("archive is required with action 'archive_then_delete', and only then")
+        if self.archive is not None:
+            missing = [name for name in (self.key, self.clock) if name not in self.archive.columns]
+            if missing:
+                # The archival deletes exactly the rows its verified object holds, by key and clock, read back
+                # from the object: the clock is part of the key of a table partitioned on it.
+                raise ValueError(f"archive.columns must include the rule's key and clock (missing: "
+                                 f"{', '.join(missing)}): the rows are deleted by both, as the object holds them")
         return self
 
     def period_words(self) -> str:

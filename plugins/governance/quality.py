@@ -457,6 +457,8 @@ def scope_words(scope: dict[str, Any]) -> str:
     if "objects_listed" in scope:
         return f"{scope['objects_listed']} objects listed"
     if scope.get("mode") == "incremental":
+        if scope["through"] <= scope["after"]:
+            return f"no {scope['key']} above {scope['after']} (nothing new since the last run)"
         return f"{scope['key']} from {scope['after'] + 1} to {scope['through']} (new since the last run)"
     if "cutoff" in scope:
         return (f"all rows; each rule's period counted back from {readable_time(scope['cutoff'])}, this run's "

@@ -138,11 +138,21 @@ CREATE INDEX IF NOT EXISTS archive_subjects_hash_idx ON governance.archive_subje
 
 -- Rows that are in a verified archive object but stayed in the table, because their person was
 -- put under a legal hold after the object was written. They are never archived again; once the
--- hold is released, the next run deletes them from the table.
+-- hold is released, the next run deletes them from the table. A row is its key and its clock
+-- (event_at, the rule's clock as the object holds it): on a partitioned table the key alone is
+-- unique only with the clock.
 CREATE TABLE IF NOT EXISTS governance.archive_retained (
-    event_id    bigint PRIMARY KEY,
-    manifest_id bigint NOT NULL REFERENCES governance.archive_manifests (manifest_id)
+    event_id    bigint NOT NULL,
+    manifest_id bigint NOT NULL REFERENCES governance.archive_manifests (manifest_id),
+    event_at    timestamptz
 );
+-- Earlier versions kept the key alone, as the primary key. Their rows keep a NULL event_at, which
+-- the next archival run fills from each row's verified object (archive/undated_retained.sql);
+-- until then such a row keeps every row of its key from being archived again, and deletes none.
+ALTER TABLE governance.archive_retained ADD COLUMN IF NOT EXISTS event_at timestamptz;
+ALTER TABLE governance.archive_retained DROP CONSTRAINT IF EXISTS archive_retained_pkey;
+CREATE UNIQUE INDEX IF NOT EXISTS archive_retained_row_idx ON governance.archive_retained (event_id, event_at)
+    NULLS NOT DISTINCT;
 
 -- Data-quality findings: keys and hashes of offending rows, never the raw value.
 CREATE TABLE IF NOT EXISTS governance.dq_results (

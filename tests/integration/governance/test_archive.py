@@ -51,18 +51,28 @@ def critical_events(data, user, months_ago: list[int], *, per_month=3) -> list[i
     return events
 
 
-def archived(s3, bucket) -> dict[int, list[str]]:
-    """Every event id in every object version under the archive prefix, with the keys that hold it."""
+def archived_rows(s3, bucket) -> dict[tuple[int, datetime], list[str]]:
+    """Every row (event id and created_at, to the microsecond) in every object version under the archive prefix,
+    with the keys that hold it."""
     import pyarrow.parquet as pq
 
-    found: dict[int, list[str]] = {}
+    found: dict[tuple[int, datetime], list[str]] = {}
     listing = s3.list_object_versions(Bucket=bucket, Prefix=PREFIX)
     for version in listing.get("Versions", []):
         if not version["Key"].endswith(".parquet"):
             continue
         body = s3.get_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])["Body"].read()
-        for event in pq.read_table(io.BytesIO(body)).column("event_id").to_pylist():
-            found.setdefault(event, []).append(version["Key"])
+        table = pq.read_table(io.BytesIO(body), columns=["event_id", "created_at"])
+        for event, moment in zip(*(table.column(name).to_pylist() for name in table.column_names), strict=True):
+            found.setdefault((event, moment), []).append(version["Key"])
+    return found
+
+
+def archived(s3, bucket) -> dict[int, list[str]]:
+    """Every event id in every object version under the archive prefix, with the keys that hold it."""
+    found: dict[int, list[str]] = {}
+    for (event, _), keys in archived_rows(s3, bucket).items():
+        found.setdefault(event, []).extend(keys)
     return found
 
 
@@ -70,6 +80,12 @@ def in_table(conn, events) -> set[int]:
     conn.rollback()
     return {row[0] for row in conn.execute("SELECT event_id FROM app.moderation_events WHERE event_id = ANY(%s)",
                                            (list(events),))}
+
+
+def rows_in_table(conn) -> set[tuple[int, datetime]]:
+    """Every moderation event in the table, by event id and created_at."""
+    conn.rollback()
+    return set(conn.execute("SELECT event_id, created_at FROM app.moderation_events").fetchall())
 
 
 def assert_exactly_once(conn, s3, bucket, events) -> None:
@@ -83,7 +99,8 @@ def assert_exactly_once(conn, s3, bucket, events) -> None:
     assert states <= {"complete"}, states
 
 
-def test_critical_events_move_by_month_to_locked_parquet_and_leave_the_table(data, conn, workflow_url, s3, buckets):
+def test_critical_events_move_by_month_to_locked_parquet_and_leave_the_table(shape, data, conn, workflow_url, s3,
+                                                                             buckets):
     """Events past 90 days are written to one object per event month, under COMPLIANCE lock until the newest event
     of the object + 7 years (to the second), verified, then deleted; younger ones and standard ones stay."""
     user = data.user()
@@ -106,7 +123,7 @@ def test_critical_events_move_by_month_to_locked_parquet_and_leave_the_table(dat
     assert ledger.verify(conn, key=LEDGER_KEY.encode()).ok
 
 
-def test_retain_until_is_the_newest_event_plus_seven_years_to_the_second(data, conn, workflow_url, s3, buckets):
+def test_retain_until_is_the_newest_event_plus_seven_years_to_the_second(shape, data, conn, workflow_url, s3, buckets):
     """Retain-until is computed as a date (calendar years, leap days clamped), rounded up to the next whole second."""
     user = data.user()
     newest = datetime(2024, 2, 29, 13, 14, 15, 250_000, tzinfo=UTC)
@@ -153,7 +170,7 @@ def test_the_archive_keeps_a_pseudonym_and_never_an_id(data, conn, workflow_url,
     assert str(living) not in body.decode("latin-1").replace(str(event), "")
 
 
-def test_a_person_under_legal_hold_keeps_their_events_in_the_table(data, conn, workflow_url, s3, buckets):
+def test_a_person_under_legal_hold_keeps_their_events_in_the_table(shape, data, conn, workflow_url, s3, buckets):
     """Held events are not archived: they stay, counted as held."""
     held = data.user()
     data.hold(held)
@@ -229,7 +246,7 @@ def test_an_object_expires_by_version_id_when_its_retention_ends(data, conn, db_
 
 
 def test_a_legal_hold_puts_the_persons_objects_under_an_s3_legal_hold_until_it_is_released(
-    data, conn, db_url, workflow_url, s3, buckets
+    shape, data, conn, db_url, workflow_url, s3, buckets
 ):
     """Once a person whose events are archived is put under a legal hold, the next run sets an S3 legal hold on
     every object holding their events (and no other); after the release, the next run lifts it."""
@@ -263,7 +280,7 @@ def test_a_legal_hold_puts_the_persons_objects_under_an_s3_legal_hold_until_it_i
     assert legal_hold(theirs) == "OFF"
 
 
-def test_a_rerun_of_a_finished_archival_changes_nothing(data, conn, workflow_url, s3, buckets):
+def test_a_rerun_of_a_finished_archival_changes_nothing(shape, data, conn, workflow_url, s3, buckets):
     """The same night again, or the next night, writes no object and deletes nothing."""
     events = critical_events(data, data.user(), [4, 5])
     data.commit()
@@ -272,6 +289,215 @@ def test_a_rerun_of_a_finished_archival_changes_nothing(data, conn, workflow_url
     assert not again.counts
     assert objects == []
     assert_exactly_once(conn, s3, buckets.archive, events)
+
+
+# -- the partitioned shape: an event id is unique only with its created_at --------------------------------
+
+RULE_CUTOFF = CUTOFF - timedelta(days=90)  # the moderation rules' P90D before the run's cutoff
+MICROSECOND = timedelta(microseconds=1)
+PARTITIONED_ONLY = pytest.mark.parametrize("shape", ["partitioned"], indirect=True)
+
+
+def moderation_night(workflow_url, s3, buckets, *, run_id="night-1"):
+    """One night of moderation_log_archival: each of its rules, the delete ones on the purge's engine."""
+    from governance.purge import PurgeSettings, purge_rule
+
+    policy = load_retention_policy()
+    outcomes = {}
+    with psycopg.connect(workflow_url, autocommit=True) as conn:
+        for rule in policy.model.rules_for("moderation_log_archival"):
+            if rule.action == "archive_then_delete":
+                settings = ArchiveSettings(run_id=run_id, run_cutoff=CUTOFF, dry_run=False, batch_size=1000,
+                                           archive_bucket=buckets.archive)
+                outcomes[rule.name], _ = archive_rule(conn, s3, policy=policy, rule=rule.name, settings=settings)
+            else:
+                settings = PurgeSettings(run_id=run_id, run_cutoff=CUTOFF, dry_run=False, batch_size=1000,
+                                         max_rows_per_rule=1_000_000, media_bucket=buckets.media)
+                outcomes[rule.name] = purge_rule(conn, s3, policy=policy, rule=rule.name, settings=settings)
+    return outcomes
+
+
+def event(data, user, created_at, *, severity="critical", event_id=None) -> tuple[int, datetime]:
+    """A moderation event, named as the partitioned shape's key names it: (event_id, created_at)."""
+    return data.moderation(user, severity=severity, created_at=created_at, event_id=event_id), created_at
+
+
+@PARTITIONED_ONLY
+def test_on_the_partitioned_shape_a_night_deletes_exactly_the_rows_its_objects_hold(
+    shape, data, conn, workflow_url, s3, buckets
+):
+    """A night of moderation_log_archival on partitioned moderation_events: critical events past 90 days are
+    archived, verified and deleted; standard ones are deleted; a held person's stay. A row that shares the event id
+    of an archived one but is not due stays too, even one microsecond younger than its archived twin, across the
+    rule's cutoff: rows leave the table by event id and created_at as read back from the verified object, to the
+    microsecond (the object keeps created_at as a Parquet timestamp in microseconds, UTC)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    person, held = data.user(), data.user()
+    data.hold(held)
+    odd = timedelta(microseconds=123_457)  # not a whole millisecond: a coarser clock would not match
+    critical = [event(data, person, CUTOFF - relativedelta(months=months) + timedelta(days=day) + odd)
+                for months in (4, 5) for day in range(3)]
+    edge = event(data, person, RULE_CUTOFF - MICROSECOND)  # due by one microsecond
+    twins = [event(data, person, RULE_CUTOFF, event_id=edge[0]),  # the same id, due in one microsecond
+             event(data, person, CUTOFF - timedelta(days=10), event_id=critical[0][0])]  # in another partition
+    standard_due = event(data, person, CUTOFF - relativedelta(months=5), severity="standard")
+    standard_young = event(data, person, CUTOFF - timedelta(days=30), severity="standard")
+    kept_for_hold = [event(data, held, CUTOFF - relativedelta(months=4)),
+                     event(data, held, CUTOFF - relativedelta(months=4), severity="standard")]
+    data.commit()
+    assert len(rows_in_table(conn)) == 13
+
+    night = moderation_night(workflow_url, s3, buckets)
+
+    assert night["moderation_logs_critical"].counts.nonzero() == {"rows_archived": 7, "objects_written": 3}
+    assert night["moderation_logs_critical"].held == 1
+    assert night["moderation_logs_standard"].counts.nonzero() == {"rows_deleted": 1}
+    assert rows_in_table(conn) == {*twins, standard_young, *kept_for_hold}
+    assert standard_due not in rows_in_table(conn)
+    objects = archived_rows(s3, buckets.archive)
+    assert set(objects) == {*critical, edge}
+    assert all(len(keys) == 1 for keys in objects.values())
+    key = next(iter(objects.values()))[0]
+    schema = pq.read_schema(io.BytesIO(s3.get_object(Bucket=buckets.archive, Key=key)["Body"].read()))
+    assert schema.field("created_at").type == pa.timestamp("us", tz="UTC")
+    conn.rollback()
+    assert {row[0] for row in conn.execute("SELECT state FROM governance.archive_manifests")} == {"complete"}
+    assert ledger.verify(conn, key=LEDGER_KEY.encode()).ok
+
+    again = moderation_night(workflow_url, s3, buckets, run_id="night-2")
+    assert not again["moderation_logs_critical"].counts
+    assert rows_in_table(conn) == {*twins, standard_young, *kept_for_hold}
+    assert archived_rows(s3, buckets.archive) == objects
+
+
+def hold_once_verified(monkeypatch, db_url, person) -> None:
+    """Put `person` under a legal hold once an archive object verified, before its rows are deleted: what a hold
+    placed while the archival runs does."""
+    from governance.archive import ArchiveRule
+
+    verify = ArchiveRule.verify
+
+    def verify_then_hold(self, run, manifest):
+        rows = verify(self, run, manifest)
+        with psycopg.connect(db_url, autocommit=True) as other:
+            other.execute("INSERT INTO governance.legal_holds (user_id, reason, placed_by) SELECT %s, 'litigation', "
+                          "'legal@example.com' WHERE NOT EXISTS (SELECT FROM governance.legal_holds WHERE user_id "
+                          "= %s)", (person, person))
+        return rows
+
+    monkeypatch.setattr(ArchiveRule, "verify", verify_then_hold)
+
+
+def kept_back(conn) -> set[tuple[int, datetime | None]]:
+    conn.rollback()
+    return set(conn.execute("SELECT event_id, event_at FROM governance.archive_retained").fetchall())
+
+
+def release_holds(conn) -> None:
+    conn.execute("UPDATE governance.legal_holds SET released_at = now() WHERE released_at IS NULL")
+    conn.commit()
+
+
+def test_rows_a_hold_kept_after_their_object_was_written_leave_by_id_and_created_at_once_released(
+    shape, data, conn, db_url, workflow_url, s3, buckets, monkeypatch
+):
+    """A hold placed after an object verified keeps its person's rows in the table: recorded by event id and
+    created_at, never archived again, and deleted once the hold is released. On the partitioned shape, rows that
+    share their ids are not theirs: one not due stays, one due is archived on its own once no hold keeps it."""
+    person = data.user()
+    archived_first = [event(data, person, CUTOFF - relativedelta(months=4) + timedelta(days=day)) for day in range(2)]
+    data.commit()
+    hold_once_verified(monkeypatch, db_url, person)
+
+    outcome, [obj] = run_archive(workflow_url, s3, buckets.archive)
+    assert outcome.counts.nonzero() == {"objects_written": 1, "objects_legal_held": 1}
+    assert kept_back(conn) == set(archived_first)
+    twins = []
+    if shape == "partitioned":
+        twins = [event(data, person, CUTOFF - relativedelta(months=6), event_id=archived_first[0][0]),  # due
+                 event(data, person, CUTOFF - timedelta(days=3), event_id=archived_first[0][0])]  # not due
+        data.commit()
+    assert rows_in_table(conn) == {*archived_first, *twins}
+    again, objects = run_archive(workflow_url, s3, buckets.archive, run_id="run-2")  # the hold still stands
+    assert (again.counts.nonzero(), objects) == ({}, [])
+    assert rows_in_table(conn) == {*archived_first, *twins}
+
+    release_holds(conn)
+    run_archive(workflow_url, s3, buckets.archive, run_id="run-3")
+    assert rows_in_table(conn) == set(twins[1:])
+    assert kept_back(conn) == set()
+    objects = archived_rows(s3, buckets.archive)
+    assert set(objects) == {*archived_first, *twins[:1]}
+    assert [objects[row] for row in archived_first] == [[obj["object_key"]]] * 2
+    assert all(len(keys) == 1 for keys in objects.values())
+
+
+@PARTITIONED_ONLY
+def test_rows_kept_back_by_id_alone_before_the_upgrade_are_recorded_again_from_their_verified_object(
+    shape, data, conn, db_url, workflow_url, s3, buckets, monkeypatch
+):
+    """Earlier versions recorded a row a hold kept by its event id alone. The first run after the upgrade reads each
+    such row's object back, verifies it, and records the row by id and created_at as the object holds them; a row
+    sharing the id that the object does not hold is then archived when due and never deleted unarchived."""
+    person, other = data.user(), data.user()
+    archived_first = [event(data, person, CUTOFF - relativedelta(months=4) + timedelta(days=day)) for day in range(2)]
+    data.commit()
+    hold_once_verified(monkeypatch, db_url, person)
+    run_archive(workflow_url, s3, buckets.archive)
+    monkeypatch.undo()
+    conn.execute("UPDATE governance.archive_retained SET event_at = NULL")  # as an earlier version recorded them
+    due_twin = event(data, other, CUTOFF - relativedelta(months=5), event_id=archived_first[0][0])
+    young_twin = event(data, other, CUTOFF - timedelta(days=3), event_id=archived_first[1][0])
+    data.commit()
+    assert kept_back(conn) == {(row[0], None) for row in archived_first}
+
+    outcome, [second] = run_archive(workflow_url, s3, buckets.archive, run_id="run-2")
+    assert outcome.counts.nonzero() == {"rows_archived": 1, "objects_written": 1}
+    assert kept_back(conn) == set(archived_first)
+    assert rows_in_table(conn) == {*archived_first, young_twin}
+    assert archived_rows(s3, buckets.archive)[due_twin] == [second["object_key"]]
+
+    release_holds(conn)
+    run_archive(workflow_url, s3, buckets.archive, run_id="run-3")
+    assert rows_in_table(conn) == {young_twin}
+    assert kept_back(conn) == set()
+    assert sorted(archived_rows(s3, buckets.archive)) == sorted([*archived_first, due_twin])
+
+
+def test_the_upgrade_of_archive_retained_keeps_rows_recorded_by_id_alone_and_runs_again(conn):
+    """governance.sql turns an earlier archive_retained (event id as its primary key) into the table a fresh
+    database gets, keeping its rows with no created_at yet; applied again, it changes nothing."""
+    from governance.db import apply_schemas
+
+    def definition():
+        conn.rollback()
+        columns = conn.execute("SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
+                               "WHERE attrelid = 'governance.archive_retained'::regclass AND attnum > 0 AND NOT "
+                               "attisdropped ORDER BY attnum").fetchall()
+        indexes = conn.execute("SELECT indexdef FROM pg_indexes WHERE schemaname = 'governance' AND tablename = "
+                               "'archive_retained' ORDER BY indexname").fetchall()
+        constraints = conn.execute("SELECT contype, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = "
+                                   "'governance.archive_retained'::regclass ORDER BY 1, 2").fetchall()
+        return columns, indexes, constraints
+
+    fresh = definition()
+    conn.execute("DROP TABLE governance.archive_retained")
+    conn.execute("CREATE TABLE governance.archive_retained (event_id bigint PRIMARY KEY, manifest_id bigint NOT NULL "
+                 "REFERENCES governance.archive_manifests (manifest_id))")  # as earlier versions made it
+    manifest = conn.execute("INSERT INTO governance.archive_manifests (run_id, rule, source_table, partition_key, "
+                            "bucket, object_key, sha256, row_count, state) VALUES ('run-0', %s, "
+                            "'app.moderation_events', 'month=2026-07', 'archive', 'k', repeat('0', 64), 1, "
+                            "'complete') RETURNING manifest_id", (RULE,)).fetchone()[0]
+    conn.execute("INSERT INTO governance.archive_retained VALUES (7, %s)", (manifest,))
+    conn.commit()
+    apply_schemas(conn)
+    upgraded = definition()
+    apply_schemas(conn)
+    assert definition() == upgraded == fresh
+    assert conn.execute("SELECT event_id, manifest_id, event_at FROM governance.archive_retained").fetchall() == [
+        (7, manifest, None)]
 
 
 # -- a kill at each step, then a rerun ---------------------------------------------------------------
@@ -306,10 +532,14 @@ def manifest_state(db_url) -> str | None:
     return found[0] if found else None
 
 
-@pytest.mark.parametrize("kill_at", ["after the intent", "during the upload", "after the upload",
-                                     "after the verification", "in the middle of the deletes"])
+KILL_POINTS = ["after the intent", "during the upload", "after the upload", "after the verification",
+               "in the middle of the deletes"]
+
+
+@pytest.mark.parametrize(("kill_at", "shape"), [*((point, "plain") for point in KILL_POINTS),
+                                                ("in the middle of the deletes", "partitioned")], indirect=["shape"])
 def test_a_kill_at_each_step_then_a_rerun_archives_every_event_exactly_once(
-    kill_at, data, conn, db_url, workflow_url, s3, buckets, stack_env
+    kill_at, shape, data, conn, db_url, workflow_url, s3, buckets, stack_env
 ):
     """SIGKILL at each step of an object's way, then a rerun: every event ends in the table or in exactly one
     verified object, an object already uploaded is adopted rather than written twice, and the ledger accounts

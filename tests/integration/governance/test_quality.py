@@ -85,10 +85,11 @@ def hold_injected_people(conn, *, release: bool):
 
 
 @pytest.fixture
-def seeded(conn, s3, buckets, workflow_url):
+def seeded(conn, s3, buckets, workflow_url, shape):
     """Seeded data with every injection, after a real purge and archival that the injected people's holds
     kept away from the planted rows; the holds are released again, so that the violations stand."""
-    summary = seed(conn, s3, scale=SCALE, as_of=CUTOFF, media_bucket=buckets.media, inject=",".join(CAUGHT_BY))
+    summary = seed(conn, s3, scale=SCALE, as_of=CUTOFF, media_bucket=buckets.media, inject=",".join(CAUGHT_BY),
+                   partitioned=shape == "partitioned")
     conn.commit()
     hold_injected_people(conn, release=False)
     clean_up(workflow_url, s3, buckets)
@@ -105,25 +106,31 @@ def raw_values() -> list[str]:
     return [value for value in values if isinstance(value, str) and value != "login" and len(value) != 64]
 
 
+ID_COLUMNS = {"users": "user_id", "sessions": "session_id", "usage_events": "event_id", "generations": "generation_id",
+              "uploads": "upload_id", "moderation_events": "event_id", "payments": "payment_id",
+              "disclosures": "disclosure_id"}
+
+
 def flagged_keys(outcome) -> set[tuple[str, str]]:
-    """(table, key) of every row a failed check names."""
+    """(table, key) of every row a failed check names. On the partitioned shape a row's key is (id, created_at):
+    the id names the planted row, as on plain tables; the rest of a key (cookie_consents') is kept as it is."""
     flagged = set()
     for result in outcome.results:
         for entry in result.sample:
             table = result.batch.table.split(".")[-1]
-            flagged.add((table, json.dumps(sorted(entry["key"].items()))))
+            key = entry["key"]
+            if table in ID_COLUMNS and ID_COLUMNS[table] in key:
+                key = {ID_COLUMNS[table]: key[ID_COLUMNS[table]]}
+            flagged.add((table, json.dumps(sorted(key.items()))))
     return flagged
 
 
 def key_of(table, key) -> tuple[str, str]:
-    name = {"users": "user_id", "sessions": "session_id", "usage_events": "event_id", "generations": "generation_id",
-            "uploads": "upload_id", "moderation_events": "event_id", "payments": "payment_id",
-            "disclosures": "disclosure_id"}[table]
-    return table, json.dumps([[name, key]])
+    return table, json.dumps([[ID_COLUMNS[table], key]])
 
 
-def test_clean_seeded_data_passes_every_suite(conn, s3, buckets, workflow_url):
-    seed(conn, s3, scale=SCALE, as_of=CUTOFF, media_bucket=buckets.media)
+def test_clean_seeded_data_passes_every_suite(conn, s3, buckets, workflow_url, shape):
+    seed(conn, s3, scale=SCALE, as_of=CUTOFF, media_bucket=buckets.media, partitioned=shape == "partitioned")
     critical_history(conn, s3, buckets)
     clean_up(workflow_url, s3, buckets)
     for name in SUITES:
@@ -228,6 +235,70 @@ def test_an_incremental_night_reads_only_new_rows_and_the_weekly_full_run_catche
     # A failed batch keeps its watermark: the next night reads the new row again.
     assert conn.execute("SELECT high_key FROM governance.dq_watermarks WHERE suite = 'no_raw_prompts' AND "
                         "table_name = 'app.generations'").fetchone()[0] == new - 1
+
+
+def moderation_prompt_check(outcome):
+    return next(r for r in outcome.results
+                if r.check == "prompt hash is a SHA-256" and r.batch.table == "app.moderation_events")
+
+
+def test_an_incremental_night_reads_only_new_ids_of_a_table_keyed_by_id_and_created_at(
+    conn, s3, buckets, workflow_url, shape
+):
+    """On the partitioned shape moderation_events, sessions and usage_events are keyed (id, created_at): a night
+    still reads only the ids above the watermark, as it does on plain tables keyed by the id alone, and every
+    batch of those tables is incremental. A row written below the watermark (on the partitioned shape, an old id
+    reused with another created_at) is not read that night; the weekly full scan finds it."""
+    from scripts.seeding.shape import PARTITIONED_CLOCKS
+
+    seed(conn, s3, scale=SCALE, as_of=CUTOFF, media_bucket=None, put_media=False, partitioned=shape == "partitioned")
+    conn.commit()
+    first = run_suite(workflow_url, s3, buckets, "no_raw_prompts", full_scan=False, run_id="night-1")
+    assert not first.failed
+    watermark = conn.execute("SELECT key_column, high_key FROM governance.dq_watermarks WHERE suite = "
+                             "'no_raw_prompts' AND table_name = 'app.moderation_events'").fetchone()
+    old, high = conn.execute("SELECT min(event_id), max(event_id) FROM app.moderation_events").fetchone()
+    assert watermark == ("event_id", high)
+
+    insert = ("INSERT INTO app.moderation_events (event_id, user_id, prompt_hash, category, severity, action, "
+              "created_at) SELECT %s, min(user_id), %s, 'nsfw', 'standard', 'warning', %s FROM app.users")
+    conn.execute("UPDATE app.moderation_events SET prompt_hash = 'an old raw prompt, unhashed' WHERE event_id = %s",
+                 (old,))
+    conn.execute(insert, (high + 1, "a new raw prompt, unhashed", CUTOFF - timedelta(hours=1)))
+    reused = []
+    if shape == "partitioned":  # the key allows an old id again with another created_at
+        conn.execute(insert, (old, "a raw prompt under a reused id", CUTOFF - timedelta(hours=2)))
+        reused = [old]
+    conn.commit()
+    night = run_suite(workflow_url, s3, buckets, "no_raw_prompts", full_scan=False, run_id="night-2")
+    hashes = moderation_prompt_check(night)
+    assert (hashes.batch.scope["mode"], hashes.batch.scope["key"], hashes.batch.scope["after"]) == (
+        "incremental", "event_id", high)
+    assert [entry["key"]["event_id"] for entry in hashes.sample] == [high + 1]
+    assert [name for name, _ in hashes.batch.keys] == (
+        ["event_id", "created_at"] if shape == "partitioned" else ["event_id"])
+    modes = {r.batch.table: r.batch.scope["mode"] for r in night.results
+             if r.batch.table.split(".")[-1] in PARTITIONED_CLOCKS}
+    assert set(modes) == {f"app.{table}" for table in PARTITIONED_CLOCKS}
+    assert set(modes.values()) == {"incremental"}
+
+    full = run_suite(workflow_url, s3, buckets, "no_raw_prompts", full_scan=True, run_id="sunday")
+    assert sorted(entry["key"]["event_id"] for entry in moderation_prompt_check(full).sample) == sorted(
+        [old, *reused, high + 1])
+    # A failed batch keeps its watermark: the next night reads the new row again.
+    assert conn.execute("SELECT high_key FROM governance.dq_watermarks WHERE suite = 'no_raw_prompts' AND "
+                        "table_name = 'app.moderation_events'").fetchone()[0] == high
+
+
+def test_a_key_that_is_not_an_id_widened_by_the_partition_key_is_read_in_full(conn, s3, buckets, workflow_url):
+    """cookie_consents' key (user_id, category) says nothing about which rows are new: its batch reads every row
+    every night, and says why."""
+    seed(conn, s3, scale=5, as_of=CUTOFF, media_bucket=None, put_media=False)
+    conn.commit()
+    run_suite(workflow_url, s3, buckets, "no_raw_prompts", full_scan=False, run_id="night-1")
+    night = run_suite(workflow_url, s3, buckets, "no_raw_prompts", full_scan=False, run_id="night-2")
+    scopes = {r.batch.scope.get("why") for r in night.results if r.batch.table == "app.cookie_consents"}
+    assert scopes == {"no integer id in its key"}
 
 
 def test_archive_integrity_catches_a_missing_object_a_changed_checksum_and_a_shortened_lock(

@@ -27,8 +27,10 @@ def failed(outcome, check, table):
     return next(r for r in outcome.results if r.check == check and r.batch.table == table and not r.success)
 
 
-def test_raw_values_in_hash_columns_are_hashed_in_place_once_and_the_rest_is_left_alone(data, conn, s3, buckets,
-                                                                                            workflow_url):
+def test_raw_values_in_hash_columns_are_hashed_in_place_once_and_the_rest_is_left_alone(shape, data, conn, s3,
+                                                                                            buckets, workflow_url):
+    """On both shapes: a finding on the partitioned sessions names its rows by (session_id, created_at), and the
+    remediation finds them by that key."""
     person = data.user()
     generation = data.generation(person)
     data.conn.execute("UPDATE app.generations SET prompt_hash = %s WHERE generation_id = %s", (RAW_PROMPT, generation))

@@ -81,6 +81,9 @@ def test_policy_version_is_the_file_sha256(tmp_path):
         (lambda d: d["rules"][1].update(name="deleted_accounts"), "rule name 'deleted_accounts' is used twice"),
         (lambda d: d.pop("subject"), "subject: Field required"),
         (lambda d: d["defaults"].update(batch_size=0), "defaults.batch_size: Input should be greater than"),
+        (lambda d: d["rules"][-1]["archive"]["columns"].remove("created_at"),
+         "rules[9] (moderation_logs_critical): archive.columns must include the rule's key and clock (missing: "
+         "created_at)"),
     ],
 )
 def test_bad_retention_file_names_file_key_and_reason(tmp_path, change, expected):

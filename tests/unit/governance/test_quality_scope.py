@@ -14,6 +14,8 @@ from governance.quality import scope_words
     ({"mode": "full", "key": "generation_id", "through": 900}, "all rows"),
     ({"mode": "incremental", "key": "generation_id", "after": 100, "through": 250},
      "generation_id from 101 to 250 (new since the last run)"),
+    ({"mode": "incremental", "key": "event_id", "after": 625, "through": 625},
+     "no event_id above 625 (nothing new since the last run)"),
     ({"mode": "full", "cutoff": "2026-12-01T00:00:00+00:00", "grace_period": "P1D"},
      "all rows; each rule's period counted back from 2026-12-01 00:00:00 UTC, this run's cutoff less a grace "
      "period for the purge (P1D)"),
