@@ -155,19 +155,3 @@ def data(conn, s3, buckets):
     from tests.factories import Data
 
     return Data(conn, s3, buckets.media)
-
-
-@pytest.fixture(params=["plain", "partitioned"])
-def shape(request, conn) -> str:
-    """Run the test on each shape of the reference database: plain tables, then app.sessions, app.usage_events
-    and app.moderation_events range-partitioned by month (January 2022 to December 2026, the seeder's own DDL;
-    older rows land in the DEFAULT partition). Use before inserting rows."""
-    if request.param == "partitioned":
-        from datetime import UTC, datetime
-
-        from scripts.seeding.shape import PARTITIONED_CLOCKS, months_between, reshape
-
-        months = months_between(datetime(2022, 1, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
-        reshape(conn, dict.fromkeys(PARTITIONED_CLOCKS, months))
-        conn.commit()
-    return request.param
