@@ -31,7 +31,9 @@ milliseconds, because the counting is done before it and the held rows are few. 
 for that lock (a long reader on the table), every new query on the table queues behind it, so it
 waits Timeouts.partition_lock_timeout_ms at most, then rolls back, pauses and retries, up to
 Timeouts.partition_attempts times; then the walk deletes the partition's rows instead, and the
-report says why.
+report says why. The session that kept one month locked most likely holds the whole table, so
+after that the run's other months get one attempt each, not a full round of waits.
+
 
 Plain Python and SQL (include/sql/partitions/); no Airflow.
 """
@@ -146,6 +148,7 @@ class PartitionDrop:
     def __init__(self, rule: RetentionRule, statements: RuleStatements, schema: str, layout: PartitionLayout):
         self.rule, self.statements, self.schema, self.layout = rule, statements, schema, layout
         self.table = f"{schema}.{rule.table}"
+        self.lock_attempts = 0  # 0: the run's Timeouts; 1 once a month stayed locked through all of them
 
     def drop_all(self, run: RuleRun) -> None:
         for partition in list(self.layout.to_drop):
@@ -167,13 +170,14 @@ class PartitionDrop:
                 outcome["gone"] = True
                 return
             conn.execute(lock)
-            total, held, not_due = conn.execute(counts, self.statements.params).fetchone()
+            total, held, not_due = conn.execute(counts, {
+                **self.statements.params, "may_hold_rows_not_due": self.rule.where is not None}).fetchone()
             if not_due:
-                outcome["walk"] = f"it holds {not_due:,} rows that this rule does not delete"
+                outcome["walk"] = f"it holds {_counted(not_due, 'row')} that this rule does not delete"
                 return
             if held and not self.layout.has_default:
-                outcome["walk"] = (f"it holds {held:,} rows of people under a legal hold, and the table has no "
-                                   "DEFAULT partition to keep them in")
+                outcome["walk"] = (f"it holds {_counted(held, 'row')} of people under a legal hold, and the table "
+                                   "has no DEFAULT partition to keep them in")
                 return
             started = time.perf_counter()
             moved = conn.execute(sql_text("partitions/drop_partition.sql"),
@@ -198,10 +202,13 @@ class PartitionDrop:
             # Asynchronous commit, as the block walk's: the run's closing entry makes it durable, and a crash
             # that undoes the drop undoes its record and counts with it.
             run.batch(body, tables=[self.table], step="drop partition", synchronous_commit="off",
-                      lock_timeout_ms=timeouts.partition_lock_timeout_ms, attempts=timeouts.partition_attempts)
+                      lock_timeout_ms=timeouts.partition_lock_timeout_ms,
+                      attempts=self.lock_attempts or timeouts.partition_attempts)
         except psycopg.errors.LockNotAvailable:
-            outcome["walk"] = (f"another session kept the table locked through {timeouts.partition_attempts} "
-                               f"attempts of {timeouts.partition_lock_timeout_ms} ms")
+            attempts = self.lock_attempts or timeouts.partition_attempts
+            outcome["walk"] = (f"another session kept the table locked through {_counted(attempts, 'attempt')} "
+                               f"of {timeouts.partition_lock_timeout_ms} ms")
+            self.lock_attempts = 1
         if "walk" in outcome:
             log.warning("%s: partition %s is deleted in batches, not dropped: %s", run.subject,
                         partition.qualified_name, outcome["walk"])
@@ -211,11 +218,16 @@ class PartitionDrop:
             log.info("%s: partition %s is no longer attached; nothing to drop", run.subject, partition.qualified_name)
             return None
         dropped = outcome["dropped"]
-        log.info("%s: dropped partition %s (%s to %s): %s rows deleted, %s held rows kept; parent locked %.1f ms",
-                 run.subject, dropped.name, f"{dropped.range_from:%Y-%m-%d}" if dropped.range_from else "the start",
-                 f"{dropped.range_to:%Y-%m-%d}", f"{dropped.rows_deleted:,}", f"{dropped.held_rows_moved:,}",
-                 dropped.detach_us / 1000)
+        log.info("%s: dropped partition %s (%s to %s): %s deleted, %s of people under a legal hold kept; parent "
+                 "locked %.1f ms", run.subject, dropped.name,
+                 f"{dropped.range_from:%Y-%m-%d}" if dropped.range_from else "the start",
+                 f"{dropped.range_to:%Y-%m-%d}", _counted(dropped.rows_deleted, "row"),
+                 _counted(dropped.held_rows_moved, "row"), dropped.detach_us / 1000)
         return dropped
+
+
+def _counted(number: int, unit: str) -> str:
+    return f"{number:,} {unit}{'' if number == 1 else 's'}"
 
 
 def dropped_in_run(conn: psycopg.Connection, workflow: str, run_id: str, rule: str) -> list[DroppedPartition]:
