@@ -10,8 +10,9 @@ DEFAULT partition. `expired_fraction` of the rows lie before the `sessions` rule
 2025-10-25 02:00 UTC for the run's cutoff 2026-11-25 02:00 UTC), spread evenly over the ten
 months wholly before it and the first 24 days of the month that straddles it; the rest lie evenly
 between the rule's cutoff and the run's. Rows are written in time order, as sessions arrive.
-After VACUUM ANALYZE the database is cloned (file copies), so every method starts from identical
-data, each after a CHECKPOINT and a read of the table:
+After VACUUM ANALYZE each method runs on a clone of it (a file copy made just before the method runs,
+so that its pages are in the OS cache and none in shared_buffers), after a CHECKPOINT and a read of
+the table, so every method starts from identical data in the same state:
 
 * delete: one DELETE ... WHERE created_at < cutoff AND NOT EXISTS (active legal hold), in one
           transaction (the baseline);
@@ -535,10 +536,36 @@ def _all_databases(repeat: int) -> list[str]:
 
 
 def _schedule(databases: dict[str, list[str]], purge_first: bool) -> list[tuple[str, str]]:
-    """(method, database) in the order they run: rounds of the DELETE, the purge and the purge on 2x retained."""
-    names = ["purge", "delete", "growth"] if purge_first else ["delete", "purge", "growth"]
-    rounds = zip(*(databases[name] for name in names), strict=True)
-    return [(name, database) for round_ in rounds for name, database in zip(names, round_, strict=True)]
+    """(method, database) in the order they run: rounds of the DELETE and the two purges, the purges swapping
+    places every other round, so that neither always runs right after the DELETE."""
+    order: list[tuple[str, str]] = []
+    for index, (delete, purge, growth) in enumerate(
+            zip(databases["delete"], databases["purge"], databases["growth"], strict=True)):
+        purges = [("purge", purge), ("growth", growth)][:: 1 if index % 2 == 0 else -1]
+        order += [purges[0], ("delete", delete), purges[1]] if purge_first else [("delete", delete), *purges]
+    return order
+
+
+def _measure(schedule: list[tuple[str, str]], methods: dict[str, Callable[[str], dict[str, Any]]],
+             writer: bool, timings: dict[str, float]) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Any]]:
+    """Each (method, database) of the schedule on a fresh clone, dropped once measured; the runs of each
+    method, and what the first run of each left."""
+    rule_cutoff = _rule_cutoff()
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in methods}
+    left: dict[str, dict[str, Any]] = {}
+    for seed, (name, database) in enumerate(schedule, start=1):
+        # Made just before it is measured: every clone starts with its files just copied.
+        timings["clone_s"] += clone(DB_GROWTH_LOADED if name == "growth" else DB_LOADED, database)
+        started = time.perf_counter()
+        result = measured(database, lambda name=name, database=database: methods[name](database), seed, writer)
+        if name != "delete":
+            result["drops"] = drops(database, f"bench-{database}")
+        runs[name].append(result)
+        if name not in left:
+            left[name] = remaining(database, rule_cutoff)
+        _drop_databases(database)  # its autovacuum must not run during the next method
+        timings["measure_s"] += time.perf_counter() - started
+    return runs, left
 
 
 def run(rows: int = 5_000_000, expired_fraction: float = 0.4, batch_size: int | None = None,
@@ -555,32 +582,19 @@ def run(rows: int = 5_000_000, expired_fraction: float = 0.4, batch_size: int | 
     expired = round(rows * expired_fraction)
     retained = rows - expired
     growth_end = _growth_end()
-    databases = _databases(repeat)
-    schedule = _schedule(databases, purge_first)
-    runs: dict[str, list[dict[str, Any]]] = {"delete": [], "purge": [], "growth": []}
-    left: dict[str, dict[str, Any]] = {}
-    timings: dict[str, float] = {}
+    schedule = _schedule(_databases(repeat), purge_first)
+    methods = {
+        "delete": lambda database: single_delete(database, rule_cutoff),
+        "purge": lambda database: partition_purge(database, batch_size, policy, s3, f"bench-{database}"),
+        "growth": lambda database: partition_purge(database, batch_size, policy, s3, f"bench-{database}"),
+    }
+    timings = {"clone_s": 0.0, "measure_s": 0.0}
     every = _all_databases(repeat)
     _drop_databases(*every)  # left over by an interrupted run
     try:
         timings["load_s"] = load(DB_LOADED, expired, retained)
         timings["growth_load_s"] = extend(DB_LOADED, DB_GROWTH_LOADED, expired + retained + 1, retained)
-        timings["clone_s"] = clone(DB_LOADED, *databases["delete"], *databases["purge"])
-        timings["clone_s"] += clone(DB_GROWTH_LOADED, *databases["growth"])
-        _drop_databases(DB_LOADED, DB_GROWTH_LOADED)
-        started = time.perf_counter()
-        for seed, (name, database) in enumerate(schedule, start=1):
-            run_id = f"bench-{database}"
-            method = ((lambda db=database: single_delete(db, rule_cutoff)) if name == "delete" else
-                      (lambda db=database, run_id=run_id: partition_purge(db, batch_size, policy, s3, run_id)))
-            result = measured(database, method, seed, writer)
-            if name != "delete":
-                result["drops"] = drops(database, run_id)
-            runs[name].append(result)
-            if name not in left:
-                left[name] = remaining(database, rule_cutoff)
-            _drop_databases(database)  # its autovacuum must not run during the next method
-        timings["measure_s"] = time.perf_counter() - started
+        runs, left = _measure(schedule, methods, writer, timings)
     finally:
         _drop_databases(*every)
     results = {name: _fastest(items) for name, items in runs.items()}
@@ -591,7 +605,7 @@ def run(rows: int = 5_000_000, expired_fraction: float = 0.4, batch_size: int | 
         "growth_rows": expired + 2 * retained,
         "order": [name for name, _ in schedule], "writer": writer, "repeat": repeat,
         **{key: round(value, 2) for key, value in timings.items()},
-        **results, "rows_left": left["purge"]["rows"], "left": left,
+        **results, "runs": runs, "rows_left": left["purge"]["rows"], "left": left,
         **_verdict(results, left, {result["rows_deleted"] for items in runs.values() for result in items}, writer),
     }
 
@@ -644,7 +658,8 @@ def report(result: dict[str, Any]) -> str:
         f"expired months and rows",
         f"load {result['load_s']:.1f} s (generate, index, VACUUM ANALYZE), 2x retained {result['growth_load_s']:.1f} s "
         "(copy, add months, VACUUM ANALYZE), "
-        f"clones {result['clone_s']:.1f} s, measured {result['measure_s']:.1f} s; order: {', '.join(result['order'])}"
+        f"clones {result['clone_s']:.1f} s, measured and checked {result['measure_s']:.1f} s; "
+        f"order: {', '.join(result['order'])}"
         + ("" if result["writer"] else "; no concurrent writer (--no-writer)"),
     ]
     if result["repeat"] > 1:
