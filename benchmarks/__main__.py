@@ -1,7 +1,8 @@
 """make bench: every scale benchmark, one after the other (the machine is shared: each
 benchmark prints ratios against a baseline measured in the same run).
 
-    python -m benchmarks            full size (1M generations seeded; a 5M-row purge; 5M moderation events archived;
+    python -m benchmarks            full size (1M generations seeded; a 5M-row purge, plain and over 24 monthly
+                                    partitions; 5M moderation events archived;
                                     the no_raw_prompts suite on 10M generations;
                                     an export of a person with 100,000 generations;
                                     a month of transfer capture and its report over 10M generations)
@@ -13,7 +14,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks import bench_archive, bench_dsr_export, bench_purge, bench_quality, bench_seed, bench_transfers
+from benchmarks import (
+    bench_archive,
+    bench_dsr_export,
+    bench_partition_purge,
+    bench_purge,
+    bench_quality,
+    bench_seed,
+    bench_transfers,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     seed_status = bench_seed.main(["--scale", str(seed_scale)])
     print("\n== retention purge: batched vs one DELETE ==", flush=True)
     purge_status = bench_purge.main(["--rows", str(purge_rows)])
+    print("\n== retention purge, partitioned by month: dropping expired months vs one DELETE ==", flush=True)
+    partition_status = bench_partition_purge.main(["--rows", str(purge_rows)])
     print("\n== moderation-log archival: archive vs a raw COPY ==", flush=True)
     archive_status = bench_archive.main(["--events", str(archive_events)])
     print("\n== data-subject export: one person's bundle vs a raw COPY of their rows ==", flush=True)
@@ -34,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     quality_status = bench_quality.main(["--generations", str(1_000_000 if args.quick else 10_000_000)])
     print("\n== cross-border transfers: a month of captures and the report vs a hand-written GROUP BY ==", flush=True)
     transfer_status = bench_transfers.main(["--generations", str(1_000_000 if args.quick else 10_000_000)])
-    return seed_status or purge_status or archive_status or export_status or quality_status or transfer_status
+    return (seed_status or purge_status or partition_status or archive_status or export_status or quality_status
+            or transfer_status)
 
 
 if __name__ == "__main__":
