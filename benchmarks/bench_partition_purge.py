@@ -294,6 +294,17 @@ def _growth_end() -> datetime:
     return CUTOFF + (CUTOFF - _rule_cutoff())
 
 
+def vacuum_seconds(database: str) -> float:
+    """How long a VACUUM of app.sessions takes to reclaim what the DELETE left (its dead rows and their index
+    entries): work the DELETE leaves to autovacuum, and a dropped month does not."""
+    import psycopg
+
+    with psycopg.connect(_dsn(database), autocommit=True) as conn:
+        started = time.perf_counter()
+        conn.execute("VACUUM app.sessions")
+        return round(time.perf_counter() - started, 3)
+
+
 def _vacuum(database: str) -> None:
     import psycopg
 
@@ -560,6 +571,8 @@ def _measure(schedule: list[tuple[str, str]], methods: dict[str, Callable[[str],
         result = measured(database, lambda name=name, database=database: methods[name](database), seed, writer)
         if name != "delete":
             result["drops"] = drops(database, f"bench-{database}")
+        else:  # what the DELETE leaves to do: its dead rows, which a dropped month never has (not in the target)
+            result["vacuum_s"] = vacuum_seconds(database)
         runs[name].append(result)
         if name not in left:
             left[name] = remaining(database, rule_cutoff)
@@ -626,6 +639,7 @@ def _cells(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         ("  of which the drops", *each(lambda r: f"{r.get('drops_s', float('nan')):.3f}")),
         ("  of which the walk", *each(lambda r: f"{r.get('walk_s', float('nan')):.3f}")),
         ("rows/s", *each(lambda r: f"{r['rows_per_s']:,}", f"{delete['rows_per_s']:,}")),
+        ("then VACUUM of its dead rows, s", "-" if "vacuum_s" not in delete else f"{delete['vacuum_s']:.3f}", "-", "-"),
         ("partitions dropped", *each(lambda r: f"{r['drops']['partitions']}")),
         ("held rows moved to DEFAULT", *each(lambda r: f"{r['drops']['held_rows_moved']:,}")),
         ("batches", *each(lambda r: f"{r['batches']:,}", "1")),
@@ -671,6 +685,8 @@ def report(result: dict[str, Any]) -> str:
     lines += [
         "",
         f"speedup DELETE/purge: {result['speedup']:.2f}x; growth 2x retained/purge: {result['growth_ratio']:.3f}x",
+        f"with the VACUUM the DELETE's dead rows need (not in the target): (DELETE + VACUUM)/purge "
+        f"{(result['delete']['seconds'] + result['delete'].get('vacuum_s', 0)) / result['purge']['seconds']:.2f}x",
         f"(the watch polls pg_locks server-side every {WATCH_PAUSE_S * 1000:g} ms plus the poll's own time; "
         "'seen' runs from the first poll that saw the lock to the last, 'bound' from the poll before to the "
         "poll after)",
