@@ -64,7 +64,7 @@ def seed_if_empty() -> None:
     with app_connection() as conn:
         users = conn.execute("SELECT count(*) FROM app.users").fetchone()[0]
     if users:
-        print(f"app.users already holds {users} rows; keeping them (make seed SCALE=N reseeds)")
+        print(f"app.users already holds {users} rows; keeping them (make seed SCALE=N [PARTITIONED=1] reseeds)")
     else:
         partitioned = ["--partitioned"] if os.environ.get("PARTITIONED") == "1" else []
         subprocess.run([sys.executable, str(ROOT / "scripts" / "seed.py"), "--scale", os.environ.get("SCALE", "1000"),

@@ -93,7 +93,7 @@ def archival_summary(document: Mapping[str, Any]) -> str:
            f"counted back from {readable_time(document['run_cutoff'])}")
     ran += f"; {counted(len(failed), 'rule')} failed ({', '.join(failed)}), as explained below." if failed else "."
     held = sum(entry["held"] or 0 for entry in rules)
-    kept = (f" {counted(held, 'event')} of people under a legal hold stayed in the table, untouched."
+    kept = (f" {counted(held, 'event')} of people under a legal hold stayed in the table, unchanged."
             if held else "")
     if document["dry_run"]:
         due = sum(entry["eligible"] or 0 for entry in rules)

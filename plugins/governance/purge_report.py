@@ -182,7 +182,7 @@ def purge_summary(document: Mapping[str, Any]) -> str:
         kept_parts.append(f"{counted(totals['rows_media_marked'], 'row')} whose prohibited image or video was "
                           "deleted, as the record of its removal")
     if held:
-        kept_parts.append(f"{held} belonging to people under a legal hold, untouched")
+        kept_parts.append(f"{held} belonging to people under a legal hold, unchanged")
     kept = f" It kept {'; '.join(kept_parts[:-1])}{'; and ' if len(kept_parts) > 1 else ''}{kept_parts[-1]}." \
         if kept_parts else ""
     return f"{ran} {went}{kept}"

@@ -512,7 +512,7 @@ def test_the_purge_report_lists_each_month_dropped_with_its_rows_and_the_held_ro
 
     preview, html = report("preview-1", run_purge(workflow_url, s3, buckets, run_id="preview-1", dry_run=True), True)
     assert preview["rules"][0]["notes"] == ["It would drop 12 monthly partitions whole (listed below)."]
-    assert html.count("would be dropped whole") == 12
+    assert html.count("to be dropped whole, unless by then it holds rows this rule does not delete") == 12
 
     with psycopg.connect(db_url) as other:  # a long read of one month: that month cannot be detached meanwhile
         other.execute("SELECT count(*) FROM app.sessions_2024_11").fetchone()
@@ -528,7 +528,18 @@ def test_the_purge_report_lists_each_month_dropped_with_its_rows_and_the_held_ro
         "3 rows of these went with 11 monthly partitions dropped whole (listed below)."]
     assert 'data-partition="app.sessions_2024_10"' in html
     assert "2024-10-01 00:00:00 UTC" in html
-    assert "deleted row by row instead: another session kept the table locked through 2 attempts of 20 ms" in html
+    assert ("not dropped by this rule: another session kept the table locked through 2 attempts of 20 ms; its rows "
+            "that were due, if any, were deleted row by row") in html
+    assert "stays locked" not in html  # not a preview
+
+    # The walk left the held person's row in that month; once the hold is released, the next run drops it whole.
+    conn.execute("UPDATE governance.legal_holds SET released_at = %s WHERE user_id = %s", (CUTOFF, held_person))
+    conn.commit()
+    _, again = report("run-2", run_purge(workflow_url, s3, buckets, run_id="run-2"), False)
+    assert "<h2>Months dropped whole</h2>" in again
+    assert 'data-partition="app.sessions_2024_11"' in again  # the empty month goes now
+    _, third = report("run-3", run_purge(workflow_url, s3, buckets, run_id="run-3"), False)
+    assert "nothing was dropped whole" in third
 
 
 def test_a_partitioned_month_past_90_days_is_archived_then_its_held_rows_kept_then_it_is_dropped(
