@@ -183,10 +183,10 @@ class RulePurge:
             details["partitions_walked_instead"] = dict(self.layout.walked_instead)
         return details
 
-    def _heaps(self, conn: psycopg.Connection, schema: str, relation: str) -> list[Heap]:
+    def _heaps(self, conn: psycopg.Connection, table_schema: str, table: str) -> list[Heap]:
         """The heaps of a table (or of one of its partitions) that the block walk deletes from; refused
         unless it can delete from each of them."""
-        rows = conn.execute(sql_text("purge/table_blocks.sql"), {"schema": schema, "table": relation})
+        rows = conn.execute(sql_text("purge/table_blocks.sql"), {"schema": table_schema, "table": table})
         heaps, problems = [], []
         for schema, relation, has_heap, deletable, blocks, per_block in rows:
             if not has_heap:
