@@ -23,9 +23,9 @@ from governance.lifecycle import Timeouts
 from governance.partitions import range_partitions
 from governance.policy import load_retention_policy
 from governance.purge import PurgeSettings, purge_rule
-from scripts.seeding.shape import months_between, reshape
+from scripts.seeding.shape import months_between
 from tests.conftest import LEDGER_KEY
-from tests.factories import CUTOFF, SECOND
+from tests.factories import CUTOFF, SECOND, partition_by_month
 
 pytestmark = pytest.mark.integration
 
@@ -35,13 +35,10 @@ EXPIRED_MONTHS = months_between(FIRST_MONTH, datetime(2025, 9, 1, tzinfo=UTC))  
 FAST = Timeouts(partition_lock_timeout_ms=50, partition_attempts=200, retry_pause_s=0.02, max_retry_pause_s=0.05)
 
 
-def partitioned(conn, table: str = "sessions", *, first: datetime = FIRST_MONTH,
-                last: datetime = datetime(2026, 12, 1, tzinfo=UTC)) -> None:
-    """The reference table `table` range-partitioned by month from `first` to `last`, with a DEFAULT partition
-    (the seeder's own shape), the other two partitioned tables with no month."""
-    months = {"sessions": [], "usage_events": [], "moderation_events": []}
-    months[table] = months_between(first, last)
-    reshape(conn, months)
+def partitioned(conn, *, since: datetime = FIRST_MONTH) -> None:
+    """The three partitioned reference tables by month from `since`'s, with a DEFAULT partition (the seeder's own
+    shape, tests.factories.partition_by_month), committed."""
+    partition_by_month(conn, since=since)
     conn.commit()
 
 
@@ -297,7 +294,7 @@ def test_a_month_holding_another_rules_rows_is_walked_and_dropped_once_they_are_
     """moderation_logs_standard deletes standard events at 90 days; a month past them that still holds
     critical events (not yet archived) is not its to drop: its standard rows go in batches. Once the critical
     ones are gone, the next night drops the month."""
-    partitioned(conn, "moderation_events", first=datetime(2026, 5, 1, tzinfo=UTC))
+    partitioned(conn, since=datetime(2026, 5, 1, tzinfo=UTC))
     user = data.user()
     standard = [data.moderation(user, created_at=datetime(2026, 6, 2 + day, tzinfo=UTC)) for day in range(3)]
     critical = data.moderation(user, severity="critical", created_at=datetime(2026, 6, 9, tzinfo=UTC))
@@ -554,7 +551,7 @@ def test_a_partitioned_month_past_90_days_is_archived_then_its_held_rows_kept_th
     from governance.airflow.archive_tasks import night_order
     from governance.archive import ArchiveSettings, archive_rule
 
-    partitioned(conn, "moderation_events", first=datetime(2026, 6, 1, tzinfo=UTC))
+    partitioned(conn, since=datetime(2026, 6, 1, tzinfo=UTC))
     user, held_person = data.user(), data.user()
     data.hold(held_person)
     june = datetime(2026, 6, 1, tzinfo=UTC)
